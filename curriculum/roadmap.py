@@ -123,10 +123,10 @@ class Roadmap:
         return [i for i in self.items if i.notebook_path == notebook_path]
 
     def notebook_paths(self, *, ready_only: bool = False) -> list[str]:
-        """Every notebook path in roadmap order; with ``ready_only`` only those whose items are all ready."""
+        """Every notebook path in roadmap order; with ``ready_only`` only those hosting a ready item."""
         paths = list(dict.fromkeys(i.notebook_path for i in self.items))
         if ready_only:
-            paths = [p for p in paths if all(i.ready for i in self.items_for_notebook(p))]
+            paths = [p for p in paths if any(i.ready for i in self.items_for_notebook(p))]
         return paths
 
     def wiki_slugs(self) -> list[str]:
