@@ -40,10 +40,17 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _course(timeout: int | None = None):
+def _course(timeout: int | None = None, root: Path | None = None):
+    """The instructor's course (``AIE_COURSE_ROOT``, default the repository root)."""
     from autograder import Course
 
-    return Course(root=REPO_ROOT, timeout=timeout)
+    root = root or Path(os.environ.get("AIE_COURSE_ROOT", REPO_ROOT))
+    return Course(root=root, timeout=timeout)
+
+
+# The learner's releases are generated in a course of their own, so that building a workspace never touches
+# an instructor's gradebook (nbgrader refuses to regenerate an assignment that has submissions).
+LEARNER_COURSE = REPO_ROOT / ".aie" / "learner-course"
 
 
 @kernel_app.command("install")
@@ -100,12 +107,14 @@ def workspace(
     """Release every phase and copy the notebooks into the learner workspace (never overwriting your edits)."""
     from autograder import CourseError, release as do_release, sync_workspace
 
-    course = _course()
+    course = _course(root=LEARNER_COURSE)
     try:
         do_release(course)
     except CourseError as exc:
         fail(str(exc))
     report = sync_workspace(course.root / "release", path)
+    # the notebooks link their wiki pages as ../wiki/<slug>.md; keep a fresh read-only copy beside them
+    shutil.copytree(REPO_ROOT / "wiki", path / "wiki", dirs_exist_ok=True)
     for label in ("copied", "updated", "kept", "offered"):
         names = getattr(report, label)
         if names:

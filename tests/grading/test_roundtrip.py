@@ -14,7 +14,6 @@ from curriculum.roadmap import REPO_ROOT, load_roadmap
 
 ROADMAP = load_roadmap()
 READY = ROADMAP.notebook_paths(ready_only=True)
-PHASES = sorted({p.split("/")[0] for p in READY})
 
 
 def _grades(course, phase, student):
@@ -30,9 +29,12 @@ def _grades(course, phase, student):
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    """Release each phase, submit blank and solution copies, autograde them once per session."""
-    results = {}
-    for phase in PHASES:
+    """``graded(phase)``: release the phase, submit blank and solution copies, autograde both (once per phase)."""
+    cache = {}
+
+    def run(phase):
+        if phase in cache:
+            return cache[phase]
         root = tmp_path_factory.mktemp(f"course-{phase}")
         course = Course(root=root, notebooks_root=REPO_ROOT)
         release(course, [phase])
@@ -46,16 +48,18 @@ def graded(tmp_path_factory):
         for student in ("blank", "solution"):
             result = api.autograde(phase, student, force=True, create=True)
             assert result["success"], result.get("log", "")[-2000:]
-        results[phase] = {s: _grades(course, phase, s) for s in ("blank", "solution")}
-        results[phase]["release_dir"] = course.release_dir(phase)
-    return results
+        cache[phase] = {s: _grades(course, phase, s) for s in ("blank", "solution")}
+        cache[phase]["release_dir"] = course.release_dir(phase)
+        return cache[phase]
+
+    return run
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nb_path", READY)
 def test_released_notebook_scores_zero_on_every_test_cell(graded, nb_path):
     phase, name = nb_path.split("/")
-    cells = graded[phase]["blank"][name.removesuffix(".ipynb")]
+    cells = graded(phase)["blank"][name.removesuffix(".ipynb")]
     assert cells, f"{nb_path}: no autograded cells found"
     scored = {cell: score for cell, (score, _) in cells.items() if score != 0}
     assert not scored, f"{nb_path}: blank answers score points on {scored}: those tests cannot fail"
@@ -65,7 +69,7 @@ def test_released_notebook_scores_zero_on_every_test_cell(graded, nb_path):
 @pytest.mark.parametrize("nb_path", READY)
 def test_source_notebook_scores_full_marks(graded, nb_path):
     phase, name = nb_path.split("/")
-    cells = graded[phase]["solution"][name.removesuffix(".ipynb")]
+    cells = graded(phase)["solution"][name.removesuffix(".ipynb")]
     lost = {cell: (score, top) for cell, (score, top) in cells.items() if score != top}
     assert not lost, f"{nb_path}: the reference solution loses points on {lost}"
 
@@ -74,6 +78,6 @@ def test_source_notebook_scores_full_marks(graded, nb_path):
 @pytest.mark.parametrize("nb_path", READY)
 def test_release_leaks_no_solution_hidden_test_or_rubric(graded, nb_path):
     phase, name = nb_path.split("/")
-    text = (graded[phase]["release_dir"] / name).read_text()
+    text = (graded(phase)["release_dir"] / name).read_text()
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Model answer.", "Rubric ("):
         assert marker not in text, f"{nb_path}: release contains {marker!r}"
