@@ -16,7 +16,7 @@ export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test bench setup browser serve workspace clean help
+.PHONY: lab test bench setup browser wiki serve workspace clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,11 +35,11 @@ $(STAMP):
 lab: setup  ## build the learner workspace and start JupyterLab on 127.0.0.1
 	$(BIN)/aie lab
 
-browser:  ## Debian's chromium for the real-browser tests (installed with apt-get when run as root)
-	@command -v chromium >/dev/null 2>&1 || { \
+browser:  ## Debian's chromium (browser tests) and libjs-katex (offline formulas in the wiki site), via apt-get as root
+	@{ command -v chromium >/dev/null 2>&1 && test -d /usr/share/javascript/katex; } || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing chromium with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libjs-katex >/dev/null; \
 	  else echo "note: chromium not found and not root: the browser tests will be skipped"; fi; }
 
 test: setup browser  ## run the whole test suite
@@ -47,6 +47,9 @@ test: setup browser  ## run the whole test suite
 
 bench: setup  ## benchmarks: timings, percentiles and ratios (never part of the tests)
 	$(BIN)/python -m benchmarks
+
+wiki: setup  ## build the roadmap site and serve it on 127.0.0.1:8001
+	$(BIN)/aie wiki serve
 
 serve: setup  ## start the capstone service on 127.0.0.1:8000
 	$(BIN)/aie serve
