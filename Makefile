@@ -27,7 +27,7 @@ $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U 'pip>=25'
 	$(BIN)/python -m pip install -q -c $(LOCK) -e .
-	$(BIN)/python -m pip install -q -c $(LOCK) --no-deps garak
+	$(BIN)/python -m pip install -q -c $(LOCK) --no-deps garak xdg-base-dirs
 	$(BIN)/aie kernel install
 	@rm -f $(VENV)/.installed-*
 	@touch $@
