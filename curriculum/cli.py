@@ -56,9 +56,10 @@ LEARNER_COURSE = REPO_ROOT / ".aie" / "learner-course"
 @kernel_app.command("install")
 def kernel_install() -> None:
     """Install the 'aie' kernel spec into this virtual environment."""
-    from curriculum.kernel import install_kernel
+    from curriculum.kernel import install_kernel, install_lab_settings
 
     typer.echo(f"installed kernel spec: {install_kernel()}")
+    typer.echo(f"JupyterLab settings (offline: no news, no update checks): {install_lab_settings()}")
 
 
 @app.command()

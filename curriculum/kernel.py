@@ -43,3 +43,18 @@ def install_kernel(prefix: Path | None = None) -> Path:
     except ImportError:
         pass
     return target
+
+
+# JupyterLab asks on first start whether to fetch news from the internet; the course runs offline.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def install_lab_settings(prefix: Path | None = None) -> Path:
+    """Write JupyterLab setting overrides for this venv (no news or update checks over the network)."""
+    prefix = Path(prefix or sys.prefix)
+    target = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(target.read_text()) if target.exists() else {}
+    current.update(LAB_OVERRIDES)
+    target.write_text(json.dumps(current, indent=1))
+    return target
