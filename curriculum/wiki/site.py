@@ -106,6 +106,14 @@ class WikiPage:
     def title(self) -> str:
         return str(self.meta.get("title") or self.slug)
 
+    @property
+    def heading(self) -> str:
+        """The page's first ``# `` heading (what a reader sees on top of the page), else its title."""
+        for line in self.body.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+        return self.title
+
 
 def parse_page(slug: str, text: str) -> WikiPage:
     """Split a wiki page into YAML front matter and body; raise :class:`WikiError` on bad YAML."""

@@ -57,7 +57,7 @@ def test_every_chip_opens_its_entry_in_chromium(site_url, built_site, roadmap, c
                     f"location.pathname === {_js('/' + chip.wiki + '.html')} && document.readyState === 'complete'"
                     " && (document.querySelector('article h1') || {}).textContent",
                     what=f"the wiki page of chip {chip.id}")
-                assert pages[chip.wiki].title in title, chip.id
+                assert pages[chip.wiki].heading in title, chip.id
             else:
                 entry = page.wait_for(
                     f"location.pathname === '/backlog.html' && location.hash === {_js('#' + chip.id)}"
