@@ -1,0 +1,1 @@
+"""Connectors: read document exports (Notion, ...) into plain Python objects ready for chunking."""
