@@ -36,7 +36,7 @@ def graded(tmp_path_factory):
         if phase in cache:
             return cache[phase]
         root = tmp_path_factory.mktemp(f"course-{phase}")
-        course = Course(root=root, notebooks_root=REPO_ROOT)
+        course = Course(root=root, notebooks_root=REPO_ROOT, timeout=600)  # first runs build cached models
         release(course, [phase])
         notebooks = [p.split("/")[1] for p in READY if p.startswith(phase + "/")]
         for student, src in (("blank", course.release_dir(phase)), ("solution", REPO_ROOT / phase)):
