@@ -19,7 +19,7 @@ from traitlets.config import Config
 
 from curriculum.roadmap import REPO_ROOT, Roadmap, load_roadmap
 
-DEFAULT_CELL_TIMEOUT = 120
+DEFAULT_CELL_TIMEOUT = 300
 COURSE_ID = "ai-engineer-track"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -29,7 +29,7 @@ class CourseError(ValueError):
 
 
 def cell_timeout_from_env() -> int:
-    """Per-cell execution timeout in seconds (``AIE_CELL_TIMEOUT``, default 120)."""
+    """Per-cell execution timeout in seconds (``AIE_CELL_TIMEOUT``, default 300)."""
     raw = os.environ.get("AIE_CELL_TIMEOUT", str(DEFAULT_CELL_TIMEOUT))
     try:
         value = int(raw)

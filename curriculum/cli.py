@@ -158,7 +158,7 @@ def lab_command(workspace_dir: Path, port: int, token: str) -> list[str]:
 def check(
     notebook: Annotated[Path, typer.Argument(help="your notebook, e.g. workspace/00_prereqs/01_cosine_similarity.ipynb")],
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
-    timeout: Annotated[Optional[int], typer.Option(help="seconds per cell (default: AIE_CELL_TIMEOUT or 120)")] = None,
+    timeout: Annotated[Optional[int], typer.Option(help="seconds per cell (default: AIE_CELL_TIMEOUT or 300)")] = None,
 ) -> None:
     """Run your notebook with its visible tests and show the score of each graded cell."""
     from autograder import CourseError, check_notebook
