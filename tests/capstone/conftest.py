@@ -1,0 +1,150 @@
+"""Fixtures of the capstone tests: one real embedded Postgres per session, the default corpus indexed once.
+
+The server lives in a temporary folder and is stopped and removed at the end of the session.
+The default corpus is embedded through the on-disk embedding cache (``.aie/cache/capstone``),
+so only chunks never seen before cost embedding time. Tests that need their own budgets or
+documents get a fresh database on the same server (:func:`fresh_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+CANARY = "CANARY-5b1e0c7d9a24"
+ALICE_SECRET = "ALICE-SECRET-6d1f: my salary review is 87k"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """An embedded PostgreSQL 16 + pgvector (pgserver) in a temporary folder."""
+    import torch
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    root = Path(tempfile.mkdtemp(prefix="aie-capstone-pg-"))
+    root.chmod(0o755)  # pgserver runs postgres as its own user when started by root
+    runtime = Path(tempfile.gettempdir()) / f"aie-capstone-runtime-{os.getuid()}"  # reused: pgserver's exit hook writes here
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    from curriculum.pg import embedded_server
+
+    server = embedded_server("session", root=root, keep_running=False)
+    yield server
+    try:
+        server.cleanup()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _database(server, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server.get_uri(name)
+
+
+@pytest.fixture(scope="session")
+def fresh_settings(pg_server, tmp_path_factory):
+    """``make(**overrides) -> Settings`` on a new, empty database of the session server."""
+    from capstone.settings import Settings
+
+    def make(**overrides) -> Settings:
+        url = _database(pg_server, f"t_{uuid.uuid4().hex[:10]}")
+        values = {"database_url": url, "canary": CANARY, "default_corpus": False, "chroma_path": tmp_path_factory.mktemp("chroma")}
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def assistant(fresh_settings):
+    """The service with the default corpus (Python reference + wiki) indexed, canary set."""
+    from capstone.service import Assistant
+
+    service = Assistant.open(fresh_settings(default_corpus=True))
+    report = service.ensure_default_corpus()
+    assert report.chunks > 400, report.summary()
+    yield service
+    service.close()
+
+
+class LiveServer:
+    """The app served by a real uvicorn on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def app(assistant):
+    from capstone.app import create_app
+
+    return create_app(assistant=assistant)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def users(assistant, client):
+    """alice (owns a private note with a secret) and mallory (an attacker), with their API keys."""
+    from capstone.guard.auth import create_user
+
+    _, alice = create_user(assistant.db, "alice")
+    _, mallory = create_user(assistant.db, "mallory")
+    note = f"# Salary notes\n\nPrivate salary review notes for Alice.\n\n{ALICE_SECRET}. The review meeting is in March.\n"
+    r = client.post(
+        "/v1/documents", headers={"Authorization": f"Bearer {alice}"}, data={"visibility": "private"},
+        files={"file": ("salary-notes.md", note.encode(), "text/markdown")},
+    )
+    assert r.status_code == 201, r.text
+    return {"alice": alice, "mallory": mallory}
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """``live_server(app)``: a context manager serving ``app`` with uvicorn on a free port."""
+    return LiveServer
+
+
+@pytest.fixture(scope="session")
+def secrets() -> dict:
+    """The canary in every test service's system prompt and the private text only alice may see."""
+    return {"canary": CANARY, "alice": ALICE_SECRET}
