@@ -85,10 +85,15 @@ def results_from_executed(nb: nbformat.NotebookNode) -> list[CellResult]:
             continue
         cell = nb.cells[gc.index]
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        stderr = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
         if errors:
             msg = first_line_of_error(errors[0])
             status = "timeout" if errors[0].get("ename") == "CellTimeoutError" else "failed"
             results.append(CellResult(gc.grade_id, "test", gc.points, 0.0, status, msg))
+        elif stderr:
+            # nbgrader scores a test cell that writes to stderr (a warning, say) as failed; say so here too
+            first = next((ln for ln in _ANSI.sub("", stderr[0].get("text", "")).splitlines() if ln.strip()), "")
+            results.append(CellResult(gc.grade_id, "test", gc.points, 0.0, "failed", f"wrote to stderr: {first.strip()}"))
         elif cell.get("execution_count") is None:
             results.append(CellResult(gc.grade_id, "test", gc.points, 0.0, "failed", "cell did not run"))
         else:

@@ -93,3 +93,16 @@ def test_lab_command_binds_loopback_uses_the_project_kernel_and_allows_root(tmp_
     assert "--IdentityProvider.token=tok" in argv
     assert "--MultiKernelManager.default_kernel_name=aie" in argv
     assert ("--allow-root" in argv) == (os.geteuid() == 0)
+
+
+def test_check_fails_a_test_cell_that_writes_to_stderr_as_the_grader_does():
+    from autograder.check import results_from_executed
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import warnings; warnings.warn('old')", execution_count=1)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1, "locked": True}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: old\n")]
+    nb.cells = [cell]
+    (result,) = results_from_executed(nb)
+    assert result.status == "failed" and result.score == 0
+    assert "UserWarning: old" in result.message
