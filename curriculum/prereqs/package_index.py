@@ -25,7 +25,6 @@ import hashlib
 import html.parser
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import urllib.request
 import weakref
 import zipfile
 from pathlib import Path
+from curriculum.net import free_port
 
 __all__ = ["PackageIndex", "PackageIndexError", "normalize_name", "write_wheel"]
 
@@ -53,10 +53,6 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def _stop_process(proc: subprocess.Popen) -> None:
@@ -164,7 +160,7 @@ class PackageIndex:
         fixed_port = self.port is not None
         last_error = ""
         for _attempt in range(1 if fixed_port else 3):
-            port = self.port if fixed_port else _free_port(self.host)
+            port = self.port if fixed_port else free_port(self.host)
             if not self.log_path.parent.is_dir():
                 raise PackageIndexError("this index was stopped; create a new PackageIndex")
             log = open(self.log_path, "ab")

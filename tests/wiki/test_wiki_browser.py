@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ from curriculum.cli import lab_command
 from curriculum.paths import REPO_ROOT, WIKI_DIR
 from curriculum.wiki import build_site, chips, find_katex, read_pages, serve_site
 from curriculum.wiki.browser import SHIFT, BrowserError, Chromium
+from curriculum.net import free_port
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
@@ -110,10 +110,6 @@ def test_formulas_are_typeset_offline(site_url, built_site, chromium_path):
 # --- the learner's view: JupyterLab as `make lab` starts it -----------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +124,7 @@ def learner_lab(tmp_path_factory, roadmap):
     release(course, [item.phase])
     workspace = root / "workspace"
     sync_workspace(course.root / "release", workspace)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTERLAB_WORKSPACES_DIR=str(root / "lab-layouts"))
     log_path = root / "lab.log"
     with open(log_path, "wb") as log:
