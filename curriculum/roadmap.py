@@ -18,6 +18,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curriculum.paths import REPO_ROOT
+
 __all__ = [
     "ROADMAP_PATH",
     "REPO_ROOT",
@@ -31,7 +33,6 @@ __all__ = [
 ]
 
 ROADMAP_PATH = Path(__file__).with_name("roadmap.toml")
-REPO_ROOT = ROADMAP_PATH.parent.parent
 
 KINDS = ("task", "question")
 STATUSES = ("ready", "backlog")
@@ -128,11 +129,6 @@ class Roadmap:
         if ready_only:
             paths = [p for p in paths if any(i.ready for i in self.items_for_notebook(p))]
         return paths
-
-    def wiki_slugs(self) -> list[str]:
-        """Every wiki slug the roadmap links to: items, capstone and criteria."""
-        slugs = [i.wiki for i in self.items] + [self.capstone_wiki] + [c.wiki for c in self.criteria]
-        return list(dict.fromkeys(slugs))
 
 
 def _req(table: dict, key: str, where: str, problems: list[str], typ: type = str):
