@@ -1,9 +1,9 @@
-"""``aie wiki``: build, check and serve the roadmap site (registered by ``curriculum/cli.py``)."""
+"""``aie wiki``: build, check and serve the roadmap site (registered through the ``aie.commands`` entry point ``wiki``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,7 +13,7 @@ wiki_app = typer.Typer(help="The roadmap site: roadmap page generated from roadm
                        no_args_is_help=True)
 
 OutOption = Annotated[Path, typer.Option("--out", help="folder for the built site (replaced on each build)")]
-LabOption = Annotated[Optional[str], typer.Option(
+LabOption = Annotated[str | None, typer.Option(
     "--lab-url", help="JupyterLab base URL the notebook links open (default: $AIE_LAB_URL or http://127.0.0.1:8888)")]
 
 
@@ -24,7 +24,7 @@ def _fail(message: str) -> None:
 
 def _build(out: Path, lab_url: str | None, strict: bool):
     from curriculum.roadmap import RoadmapError, load_roadmap
-    from curriculum.wiki.site import WikiError, build_site, coverage_problems, lab_link_problems, link_problems
+    from curriculum.wiki import WikiError, build_site, coverage_problems, lab_link_problems, link_problems
 
     try:
         roadmap = load_roadmap()
@@ -49,7 +49,7 @@ def _build(out: Path, lab_url: str | None, strict: bool):
 
 
 def _lab(value: str | None) -> str:
-    from curriculum.wiki.site import lab_url
+    from curriculum.wiki import lab_url
 
     return lab_url(value)
 
@@ -72,7 +72,7 @@ def serve(
     build_first: Annotated[bool, typer.Option("--build/--no-build", help="build the site before serving it")] = True,
 ) -> None:
     """Serve the built site on 127.0.0.1 (builds it first unless --no-build)."""
-    from curriculum.wiki.site import WikiError, serve_site
+    from curriculum.wiki import WikiError, serve_site
 
     if build_first:
         _build(out, lab_url, strict=False)

@@ -1,144 +1,268 @@
-"""The web page in a real headless Chromium (Debian's ``chromium``), driven over the DevTools protocol:
-ask a question, get an answer with clickable citations, click one and see the quoted chunk."""
+"""The web page in a real headless Chromium (Selenium with Debian's chromedriver, ``tests/support/browser.py``).
+
+A reader asks, gets an answer with clickable citations, opens one and sees the quoted chunk, and rates the
+answer. A user uploads a hostile document through the page (an ``<img onerror>``, an escaped-colon Markdown
+image, an image tag pointing at another host), asks about it and opens its citation: nothing in it runs and
+nothing is requested from another host; then they delete it. Every Content-Security-Policy violation of the
+page is recorded (a listener installed before the page's own scripts) and fails the test, so the page is
+proven to work under ``default-src 'self'``. Screenshots go to ``test-artifacts/``.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import shutil
-import subprocess
-import tempfile
-import time
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from bs4 import BeautifulSoup
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
+from capstone.web import STATIC_DIR, add_web_page
+from curriculum.net import serve
+from curriculum.paths import REPO_ROOT
+
+if str(Path(__file__).parents[1] / "support") not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
+
+import browser  # noqa: E402  (tests/support/browser.py)
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+# Installed with Page.addScriptToEvaluateOnNewDocument: runs before the page's scripts, outside its CSP.
+WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));
+"""
+HOSTILE = """# Zephyr relay notes
+
+The zephyr relay diagram shows how the zephyr relay forwards packets between the north and south gateways
+![flow](https\\://evil.example/p.png?id=42) once every second.
+
+The zephyr relay log prints `<img src=x onerror="window.__pwned = 'code span'">` and &lt;b&gt;dropped&lt;/b&gt; for each lost packet.
+
+<img src=x onerror="window.__pwned = 'img onerror'"> The zephyr relay restarts itself after ten failed forwards.
+<img src="https://evil.example/track.png"> <svg onload="window.__pwned = 'svg onload'"></svg>
+"""
 
 
-class Browser:
-    """A headless Chromium and one page, spoken to over the Chrome DevTools protocol (websocket-client)."""
+# --- the static files, without a browser ------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        import websocket
 
-        self.profile = tempfile.mkdtemp(prefix="aie-chromium-")
-        self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "--window-size=1200,900", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+def _script_code(source: str) -> str:
+    """app.js without its whole-line ``//`` comments (which name the sinks the code must not use)."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("//"))
+
+
+def test_the_page_script_never_parses_text_as_html():
+    code = _script_code((STATIC_DIR / "app.js").read_text(encoding="utf-8"))
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "DOMParser",
+        "createContextualFragment",
+        "srcdoc",
+        "eval(",
+        "new Function",
+        'setAttribute("style',
+    ):
+        assert sink not in code, f"app.js uses {sink}"
+    assert "textContent" in code and "createTextNode" in code
+
+
+def test_the_page_has_no_inline_script_or_style_and_loads_only_its_own_files():
+    page = BeautifulSoup((STATIC_DIR / "index.html").read_text(encoding="utf-8"), "lxml")
+    csp = page.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
+    assert "default-src 'self'" in csp and "unsafe" not in csp
+    assert page.find("style") is None and all(s.get("src") for s in page.find_all("script"))
+    for element in page.find_all(True):
+        assert not [a for a in element.attrs if a == "style" or a.startswith("on")], element.name
+    urls = [el.get("src") or el.get("href") for el in page.find_all(["script", "link", "img"])]
+    assert urls and all(u.startswith("static/") and (STATIC_DIR / u.removeprefix("static/")).is_file() for u in urls)
+
+
+def test_the_page_and_its_files_are_served_outside_the_api_schema():
+    app = FastAPI()
+    add_web_page(app)
+    with TestClient(app) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert 'id="question"' in page.text
+        for name, kind in (("app.js", "javascript"), ("style.css", "text/css"), ("favicon.svg", "image/svg+xml")):
+            asset = client.get(f"/static/{name}")
+            assert asset.status_code == 200 and kind in asset.headers["content-type"], name
+            assert asset.content == (STATIC_DIR / name).read_bytes()
+        assert client.get("/static/%2e%2e/__init__.py").status_code == 404
+        assert client.get("/openapi.json").json()["paths"] == {}
+
+
+# --- in Chromium ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chromium():
+    reason = browser.missing()
+    if reason:
+        pytest.skip(reason)
+    with browser.Chromium(width=1200, height=900, timeout=60) as b:
+        b.add_init_script(WATCH)
+        yield b
+
+
+def _has_route(app, method: str, path: str) -> bool:
+    return any(getattr(r, "path", None) == path and method in getattr(r, "methods", ()) for r in app.routes)
+
+
+def _sent(chromium, method: str, path: str) -> list[browser.Request]:
+    return [r for r in chromium.requests if r.method == method and urlsplit(r.url).path == path]
+
+
+def _page_is_clean(chromium, live_url: str) -> None:
+    """Nothing ran that the page did not write, nothing loaded from elsewhere, no CSP violation, no JS error."""
+    assert chromium.evaluate("window.__pwned === undefined"), chromium.evaluate("window.__pwned")
+    assert chromium.evaluate("document.querySelectorAll('main img, main svg, main iframe, main object').length") == 0
+    assert chromium.evaluate("window.__cspViolations") == []
+    assert chromium.hosts() == {urlsplit(live_url).netloc}, "the page must request nothing from another host"
+    assert chromium.console_errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@browser.needs_browser()
+def test_ask_open_a_citation_and_rate_the_answer(app, chromium):
+    with serve(app) as live:
+        chromium.navigate(f"{live}/")
+        chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('question')")
+        chromium.type_into("#question", "What does the break statement do?")
+        chromium.click("#submit")
+        chromium.wait_for("document.querySelectorAll('#answer a.cite').length > 0")
+        answer = chromium.evaluate("document.getElementById('answer').textContent")
+        citations = chromium.evaluate(
+            "Array.from(document.querySelectorAll('#citations li')).map(li => li.textContent)"
         )
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("chromium did not start")
-            time.sleep(0.1)
-        port = int(port_file.read_text().splitlines()[0])
-        page = next(t for t in httpx.get(f"http://127.0.0.1:{port}/json/list").json() if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
-        self.next_id = 0
-        self.send("Page.enable")
-        self.send("Runtime.enable")
-
-    def send(self, method: str, **params):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-
-    def js(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"])
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.js(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise TimeoutError(expression)
-
-    def click(self, selector: str) -> None:
-        """A real mouse click at the centre of the element (not a synthetic element.click())."""
-        box = self.js(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-                      f" return {{x: r.x + r.width / 2, y: r.y + r.height / 2}}; }})()")
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1)
-
-    def type_into(self, selector: str, text: str) -> None:
-        self.js(f"document.querySelector({json.dumps(selector)}).focus()")
-        self.send("Input.insertText", text=text)
-
-    def close(self) -> None:
-        try:
-            if getattr(self, "ws", None):
-                try:
-                    self.ws.send(json.dumps({"id": 0, "method": "Browser.close", "params": {}}))
-                finally:
-                    self.ws.close()
-        except Exception:  # the browser may already be gone
-            pass
-        finally:
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-            shutil.rmtree(self.profile, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
-
-
-def test_ask_and_open_a_citation(app, live_server, browser, tmp_path):
-    with live_server(app) as live:
-        browser.send("Page.navigate", url=f"{live.url}/")
-        browser.wait_for("document.readyState === 'complete' && !!document.getElementById('question')")
-        browser.type_into("#question", "What does the break statement do?")
-        browser.click("#submit")
-        browser.wait_for("document.querySelectorAll('#answer a.cite').length > 0")
-        answer = browser.js("document.getElementById('answer').textContent")
-        citations = browser.js("Array.from(document.querySelectorAll('#citations li')).map(li => li.textContent)")
         assert "[1]" in answer and citations and "python-reference/break" in " ".join(citations)
-        browser.click("#answer a.cite")
-        browser.wait_for("!document.getElementById('viewer').hidden && !!document.querySelector('#chunk mark')")
+        chromium.click("#answer a.cite")
+        chromium.wait_for("!document.getElementById('viewer').hidden && !!document.querySelector('#chunk mark')")
         # the full chunk arrives from /v1/chunks; the quote is highlighted inside it
-        browser.wait_for("document.getElementById('chunk').textContent.length > document.querySelector('#chunk mark').textContent.length")
-        marked = browser.js("document.querySelector('#chunk mark').textContent")
-        shown = browser.js("document.getElementById('chunk').textContent")
-        source = browser.js("document.getElementById('chunk-source').textContent")
-        chunk_id = source.split(" · ")[-1]
-        chunk = httpx.get(f"{live.url}/v1/chunks", params={"id": chunk_id}).json()
+        chromium.wait_for(
+            "document.getElementById('chunk').textContent.length"
+            " > document.querySelector('#chunk mark').textContent.length"
+        )
+        marked = chromium.evaluate("document.querySelector('#chunk mark').textContent")
+        shown = chromium.evaluate("document.getElementById('chunk').textContent")
+        chunk_id = chromium.evaluate("document.getElementById('chunk-source').textContent").split(" · ")[-1]
+        chunk = httpx.get(f"{live}/v1/chunks", params={"id": chunk_id}).json()
         assert shown == chunk["text"] and marked in chunk["text"] and len(marked.split()) >= 3
-        assert browser.js("document.querySelector('#answer a.cite').classList.contains('active')")
-        shot = browser.send("Page.captureScreenshot", format="png")["data"]
-        (tmp_path / "answer.png").write_bytes(base64.b64decode(shot))
-        assert (tmp_path / "answer.png").stat().st_size > 5_000
-        if os.environ.get("AIE_SCREENSHOT_DIR"):
-            shutil.copy(tmp_path / "answer.png", os.environ["AIE_SCREENSHOT_DIR"])
+        assert chromium.evaluate("document.querySelector('#answer a.cite').classList.contains('active')")
 
-        browser.js("document.getElementById('question').value = ''")
-        browser.type_into("#question", "Who won the 2018 FIFA World Cup?")
-        browser.click("#submit")
-        browser.wait_for("document.getElementById('status').textContent.includes('no answer in the sources')")
-        assert browser.js("document.querySelectorAll('#answer a.cite').length") == 0
+        # feedback: thumbs down with a comment, sent as the /v1/feedback contract says
+        request_id = chromium.evaluate("document.getElementById('result').dataset.requestId")
+        assert request_id
+        assert chromium.evaluate("document.getElementById('feedback-send').disabled")  # nothing chosen yet
+        chromium.click("#rate-down")
+        assert chromium.evaluate("document.getElementById('rate-down').getAttribute('aria-pressed')") == "true"
+        chromium.type_into("#feedback-comment", "cites the right page but misses the loop example")
+        chromium.click("#feedback-send")
+        status = chromium.wait_for(
+            "document.getElementById('feedback-status').textContent.replace('sending…', '')",
+            what="the answer to the feedback request",
+        )
+        sent = _sent(chromium, "POST", "/v1/feedback")
+        assert len(sent) == 1 and json.loads(sent[0].post_data) == {
+            "request_id": request_id,
+            "rating": "down",
+            "comment": "cites the right page but misses the loop example",
+        }
+        if _has_route(app, "POST", "/v1/feedback"):
+            assert status == "thanks: feedback recorded", status
+        else:  # the endpoint is not served yet: the page reports the server's answer
+            assert status.startswith(("404", "405")), status
+        chromium.screenshot(ARTIFACTS / "capstone-answer.png", full_page=True)
+
+        chromium.type_into("#question", "Who won the 2018 FIFA World Cup?")
+        chromium.click("#submit")
+        chromium.wait_for("document.getElementById('status').textContent.includes('no answer in the sources')")
+        assert chromium.evaluate("document.querySelectorAll('#answer a.cite').length") == 0
+        assert chromium.evaluate("document.getElementById('feedback-status').textContent") == ""  # reset per answer
+        _page_is_clean(chromium, live)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@browser.needs_browser()
+def test_a_hostile_upload_neither_runs_nor_loads_anything_and_can_be_deleted(app, assistant, chromium, tmp_path):
+    from capstone.guard.auth import create_user
+
+    user, key = create_user(assistant.db, "web-uploader")
+    upload = tmp_path / "zephyr-relay.md"
+    upload.write_text(HOSTILE, encoding="utf-8")
+    source = f"upload/{user.name}/zephyr-relay.md"
+    with serve(app) as live:
+        chromium.navigate(f"{live}/")
+        chromium.wait_for("document.readyState === 'complete' && !!document.getElementById('upload-file')")
+        chromium.click("details.key summary")
+        chromium.type_into("#apikey", key)
+        chromium.press("Tab")  # the change event stores the key and lists the caller's documents
+        chromium.choose_file("#upload-file", upload)
+        chromium.click("#upload-submit")
+        status = chromium.wait_for(
+            "(() => { const t = document.getElementById('upload-status').textContent;"
+            " return /: (added|updated|unchanged)|^\\d{3}: /.test(t) && t; })()",
+            what="the upload to finish",
+        )
+        assert status.startswith(f"{source}: added"), status
+        chromium.wait_for(
+            f"!!document.querySelector('#document-list li[data-source={json.dumps(source)}]')",
+            what=f"{source} in the document list",
+        )
+        [sent] = _sent(chromium, "POST", "/v1/documents")
+        assert sent.headers.get("Authorization") == f"Bearer {key}"
+
+        chromium.type_into("#question", "What does the zephyr relay diagram show?")
+        chromium.click("#submit")
+        chromium.wait_for("document.querySelectorAll('#answer a.cite').length > 0", what="a cited answer")
+        sources = chromium.evaluate("Array.from(document.querySelectorAll('#citations li a')).map(a => a.textContent)")
+        assert any(source in s for s in sources), sources
+        chromium.click(f"#citations li:nth-child({next(i for i, s in enumerate(sources) if source in s) + 1}) a.cite")
+        chromium.wait_for(
+            "!document.getElementById('viewer').hidden && "
+            f"document.getElementById('chunk-source').textContent.startsWith({json.dumps(source)})"
+        )
+        chunk_id = chromium.evaluate("document.getElementById('chunk-source').textContent").split(" · ")[-1]
+        chunk = httpx.get(
+            f"{live}/v1/chunks", params={"id": chunk_id}, headers={"Authorization": f"Bearer {key}"}
+        ).json()
+        chromium.wait_for(
+            f"document.getElementById('chunk').textContent === {json.dumps(chunk['text'])}",
+            timeout=10,
+            what="the chunk shown as the server sent it",
+        )
+        chromium.screenshot(ARTIFACTS / "capstone-hostile-upload.png", full_page=True)
+        _page_is_clean(chromium, live)
+        assert not [r.url for r in chromium.requests if "evil.example" in r.url]
+
+        chromium.click(f"#document-list li[data-source={json.dumps(source)}] button.delete")
+        status = chromium.wait_for(
+            "(() => { const t = document.getElementById('upload-status').textContent;"
+            " return /^deleted |^\\d{3}: /.test(t) && t; })()",
+            what="the delete to finish",
+        )
+        [sent] = _sent(chromium, "DELETE", f"/v1/documents/{source}")
+        assert sent.headers.get("Authorization") == f"Bearer {key}"
+        listed = [
+            d["source"] for d in httpx.get(f"{live}/v1/documents", headers={"Authorization": f"Bearer {key}"}).json()
+        ]
+        if _has_route(app, "DELETE", "/v1/documents/{source:path}") or _has_route(
+            app, "DELETE", "/v1/documents/{source}"
+        ):
+            assert status == f"deleted {source}", status
+            assert source not in listed
+            chromium.wait_for(f"!document.querySelector('#document-list li[data-source={json.dumps(source)}]')")
+        else:  # the endpoint is not served yet: the page reports the server's answer and keeps the document listed
+            assert status.startswith(("404", "405")), status
+            assert source in listed

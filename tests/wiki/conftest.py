@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-from curriculum.paths import REPO_ROOT
 from curriculum.roadmap import load_roadmap
 from curriculum.wiki import build_site, serve_site
-from curriculum.wiki.browser import find_chromium
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
+if str(Path(__file__).parents[1] / "support") not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
+
+import browser  # noqa: E402  (tests/support/browser.py: the Selenium driver of the browser tests)
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +40,9 @@ def site_url(built_site):
 
 
 @pytest.fixture(scope="session")
-def chromium_path():
-    path = find_chromium()
-    if not path:
-        pytest.skip("Chromium is not installed (Debian package `chromium`; CI installs it)")
-    return path
+def chromium():
+    """Skips the test, saying what to install, when Chromium or chromedriver is missing."""
+    reason = browser.missing()
+    if reason:
+        pytest.skip(reason)
+    return browser.Chromium

@@ -19,9 +19,9 @@ from curriculum.roadmap import parse_roadmap
 from curriculum.wiki import (
     WikiError,
     build_site,
-    find_katex,
     chip_problems,
     chips,
+    find_katex,
     lab_link_problems,
     lab_url,
     link_problems,
@@ -37,26 +37,59 @@ LAB = "http://127.0.0.1:8888"
 
 
 def tiny_roadmap():
-    return parse_roadmap({
-        "role": {"title": "Tester", "tagline": "Tests things.", "footer": "Footer text."},
-        "phase": [{
-            "id": "00_prereqs", "title": "Intro", "summary": "The basics.",
-            "item": [
-                {"id": "alpha", "kind": "task", "text": "Write *alpha* [now].", "notebook": "01_alpha.ipynb",
-                 "wiki": "alpha", "points": 5},
-                {"id": "beta", "kind": "task", "hands_on": True, "text": "Try beta.", "notebook": "02_beta.ipynb",
-                 "wiki": "beta", "points": 5, "status": "backlog"},
-                {"id": "why", "kind": "question", "text": "Why alpha?", "notebook": "01_alpha.ipynb",
-                 "wiki": "why", "points": 5},
+    return parse_roadmap(
+        {
+            "role": {"title": "Tester", "tagline": "Tests things.", "footer": "Footer text."},
+            "phase": [
+                {
+                    "id": "00_prereqs",
+                    "title": "Intro",
+                    "summary": "The basics.",
+                    "item": [
+                        {
+                            "id": "alpha",
+                            "kind": "task",
+                            "text": "Write *alpha* [now].",
+                            "notebook": "01_alpha.ipynb",
+                            "wiki": "alpha",
+                            "points": 5,
+                        },
+                        {
+                            "id": "beta",
+                            "kind": "task",
+                            "hands_on": True,
+                            "text": "Try beta.",
+                            "notebook": "02_beta.ipynb",
+                            "wiki": "beta",
+                            "points": 5,
+                            "status": "backlog",
+                        },
+                        {
+                            "id": "why",
+                            "kind": "question",
+                            "text": "Why alpha?",
+                            "notebook": "01_alpha.ipynb",
+                            "wiki": "why",
+                            "points": 5,
+                        },
+                    ],
+                }
             ],
-        }],
-        "capstone": {"id": "capstone", "title": "Ship it", "text": "Ship the product.", "wiki": "capstone",
-                     "status": "backlog",
-                     "criterion": [{"id": "cap-one", "text": "It is tested", "wiki": "cap-one", "status": "backlog"}]},
-    })
+            "capstone": {
+                "id": "capstone",
+                "title": "Ship it",
+                "text": "Ship the product.",
+                "wiki": "capstone",
+                "status": "backlog",
+                "criterion": [{"id": "cap-one", "text": "It is tested", "wiki": "cap-one", "status": "backlog"}],
+            },
+        }
+    )
 
 
-def page(title: str, rid: str, phase: str = "00_prereqs", notebook: str = "00_prereqs/01_alpha.ipynb", body: str = "") -> str:
+def page(
+    title: str, rid: str, phase: str = "00_prereqs", notebook: str = "00_prereqs/01_alpha.ipynb", body: str = ""
+) -> str:
     return f"---\ntitle: {title}\nroadmap_id: {rid}\nphase: {phase}\nnotebook: {notebook}\n---\n\n# {title}\n\n{body}\n"
 
 
@@ -71,13 +104,18 @@ def tiny_repo(tmp_path):
     """A repository with the tiny roadmap's wiki and notebooks, all consistent."""
     wiki = tmp_path / "wiki"
     wiki.mkdir()
-    (wiki / "alpha.md").write_text(page("Alpha", "alpha", body="[Notebook](../00_prereqs/01_alpha.ipynb) · [why](why.md)"))
+    (wiki / "alpha.md").write_text(
+        page("Alpha", "alpha", body="[Notebook](../00_prereqs/01_alpha.ipynb) · [why](why.md)")
+    )
     (wiki / "why.md").write_text(page("Why alpha", "why", body="See [the notebook](../00_prereqs/01_alpha.ipynb#q)."))
-    (wiki / "backlog.md").write_text("---\ntitle: Backlog\n---\n\n# Backlog\n\n"
-                                     + "".join(f'- <a id="{i}"></a>`{i}` coming\n' for i in ("beta", "capstone", "cap-one")))
+    (wiki / "backlog.md").write_text(
+        "---\ntitle: Backlog\n---\n\n# Backlog\n\n"
+        + "".join(f'- <a id="{i}"></a>`{i}` coming\n' for i in ("beta", "capstone", "cap-one"))
+    )
     (tmp_path / "00_prereqs").mkdir()
     (tmp_path / "00_prereqs" / "01_alpha.ipynb").write_text(
-        notebook("# Alpha\n\nWiki: [Alpha](../wiki/alpha.md)", "Question: [why](../wiki/why.md)"))
+        notebook("# Alpha\n\nWiki: [Alpha](../wiki/alpha.md)", "Question: [why](../wiki/why.md)")
+    )
     return tmp_path
 
 
@@ -103,8 +141,16 @@ def test_chip_links_to_its_page_only_when_the_item_is_ready_and_the_page_exists(
     rm = tiny_roadmap()
     by_id = {c.id: c for c in chips(rm, {"alpha", "beta"})}
     assert list(by_id) == ["alpha", "beta", "why", "capstone", "cap-one"]
-    assert (by_id["alpha"].target, by_id["alpha"].href, by_id["alpha"].notebook) == ("page", "alpha.md", "00_prereqs/01_alpha.ipynb")
-    assert (by_id["beta"].target, by_id["beta"].href, by_id["beta"].notebook) == ("backlog", "backlog.md#beta", None)  # page written, item not ready
+    assert (by_id["alpha"].target, by_id["alpha"].href, by_id["alpha"].notebook) == (
+        "page",
+        "alpha.md",
+        "00_prereqs/01_alpha.ipynb",
+    )
+    assert (by_id["beta"].target, by_id["beta"].href, by_id["beta"].notebook) == (
+        "backlog",
+        "backlog.md#beta",
+        None,
+    )  # page written, item not ready
     assert (by_id["why"].target, by_id["why"].href) == ("backlog", "backlog.md#why")  # ready, page missing
     assert by_id["beta"].label == "→ Try beta."
     assert [c.kind for c in by_id.values()] == ["task", "task", "question", "capstone", "criterion"]
@@ -113,8 +159,17 @@ def test_chip_links_to_its_page_only_when_the_item_is_ready_and_the_page_exists(
 def test_roadmap_page_has_every_chip_the_role_texts_and_the_capstone():
     rm = tiny_roadmap()
     md = roadmap_markdown(rm, chips(rm, {"alpha", "why"}), LAB)
-    for text in ("# Tester", "Tests things.", "Footer text.", "## Intro { #00_prereqs }", "The basics.",
-                 "## Ship it", "Ship the product.", "It is tested", "all 1 criteria"):
+    for text in (
+        "# Tester",
+        "Tests things.",
+        "Footer text.",
+        "## Intro { #00_prereqs }",
+        "The basics.",
+        "## Ship it",
+        "Ship the product.",
+        "It is tested",
+        "all 1 criteria",
+    ):
         assert text in md
     assert md.count('class="aie-chip ') == 5
     assert r"[Write \*alpha\* \[now\].](alpha.md){ .aie-chip__link }" in md  # Markdown in item text is escaped
@@ -125,8 +180,10 @@ def test_roadmap_page_has_every_chip_the_role_texts_and_the_capstone():
 
 
 def test_notebook_links_become_jupyterlab_links_and_other_links_stay():
-    md = ("[nb](../01_junior/02_x_y.ipynb) [sec](../00_prereqs/01_a.ipynb#part) [w](../wiki/b.md) [same](b.md)\n"
-          "[ref]: ../03_senior/01_c.ipynb\n<a href=\"../00_prereqs/01_a.ipynb\">x</a> `../00_prereqs/01_a.ipynb` [data](../data/README.md)")
+    md = (
+        "[nb](../01_junior/02_x_y.ipynb) [sec](../00_prereqs/01_a.ipynb#part) [w](../wiki/b.md) [same](b.md)\n"
+        '[ref]: ../03_senior/01_c.ipynb\n<a href="../00_prereqs/01_a.ipynb">x</a> `../00_prereqs/01_a.ipynb` [data](../data/README.md)'
+    )
     out = rewrite_links(md, LAB)
     assert f"[nb]({LAB}/lab/tree/01_junior/02_x_y.ipynb)" in out
     assert f"[sec]({LAB}/lab/tree/00_prereqs/01_a.ipynb#part)" in out
@@ -143,18 +200,34 @@ def test_links_to_notebooks_not_written_yet_go_to_their_backlog_entry():
     assert out == f"[a]({LAB}/lab/tree/00_prereqs/01_a.ipynb#x) [b](backlog.md#b) [c](../00_prereqs/03_c.ipynb)"
 
 
-def test_browser_driver_says_clearly_when_chromium_is_missing(monkeypatch, tmp_path):
-    from curriculum.wiki.browser import BrowserError, Chromium, find_chromium
+def fake_executable(path: Path) -> Path:
+    """A program that fails at once, as a broken Chromium would."""
+    path.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 3\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_browser_driver_names_what_to_install_when_chromium_or_chromedriver_is_missing(monkeypatch, tmp_path):
+    from browser import BrowserError, Chromium, missing
 
     monkeypatch.setenv("AIE_CHROMIUM", str(tmp_path / "no-such-browser"))
-    assert find_chromium() is None
-    with pytest.raises(BrowserError, match="apt-get install chromium"):
+    assert "apt-get install chromium chromium-driver" in missing()
+    with pytest.raises(BrowserError, match=r"Chromium is not installed at .*no-such-browser"):
         Chromium()
-    fake = tmp_path / "fake-chromium"
-    fake.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 3\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("AIE_CHROMIUM", str(fake))
-    with pytest.raises(BrowserError, match=r"(?s)exited with code 3.*cannot start"):
+    monkeypatch.setenv("AIE_CHROMIUM", str(fake_executable(tmp_path / "chromium")))
+    monkeypatch.setenv("AIE_CHROMEDRIVER", str(tmp_path / "no-such-driver"))
+    assert "chromedriver is not installed" in missing()
+
+
+def test_browser_driver_reports_a_chromium_that_cannot_start(monkeypatch, tmp_path):
+    from browser import BrowserError, Chromium, chromedriver_path
+
+    if not chromedriver_path().is_file():
+        pytest.skip(f"chromedriver is not installed at {chromedriver_path()} (Debian: apt-get install chromium-driver)")
+    monkeypatch.setenv("AIE_CHROMIUM", str(fake_executable(tmp_path / "fake-chromium")))
+    with pytest.raises(
+        BrowserError, match=r"fake-chromium\) did not start through .*chromedriver: session not created"
+    ):
         Chromium(timeout=10).start()
 
 
@@ -184,7 +257,9 @@ def test_chip_problems_report_a_missing_backlog_anchor(tiny_repo):
 
 def test_page_problems_report_front_matter_and_missing_notebook_link(tiny_repo):
     wiki = tiny_repo / "wiki"
-    (wiki / "alpha.md").write_text(page("Alpha", "alpha", phase="01_junior", body="no link, only `../00_prereqs/01_alpha.ipynb`"))
+    (wiki / "alpha.md").write_text(
+        page("Alpha", "alpha", phase="01_junior", body="no link, only `../00_prereqs/01_alpha.ipynb`")
+    )
     (wiki / "stray.md").write_text(page("Stray", "gamma"))
     (wiki / "twin.md").write_text(page("Twin", "why"))
     (wiki / "bare.md").write_text("# no front matter\n")
@@ -230,7 +305,8 @@ def test_link_problems_find_missing_files_anchors_and_escapes(tmp_path):
         '<h1 id="top">A</h1><a href="#top">ok</a><a href="b.html#x">ok</a><a href="sub/">ok dir</a>'
         '<a href="https://example.org/x">external</a><a href="mailto:a@b">mail</a><img src="/sub/index.html">'
         '<a href="#nowhere">bad anchor</a><a href="b.html#y">bad anchor</a><a href="c.html">missing</a>'
-        '<a href="../outside.html">outside</a><script src="missing.js"></script>')
+        '<a href="../outside.html">outside</a><script src="missing.js"></script>'
+    )
     (site / "b.html").write_text('<p><a id="x"></a>B</p>')
     (site / "sub" / "index.html").write_text('<a href="../a.html#top">back</a>')
     assert link_problems(site) == [
@@ -240,17 +316,21 @@ def test_link_problems_find_missing_files_anchors_and_escapes(tmp_path):
         "a.html: a '../outside.html' points outside the site",
         "a.html: script 'missing.js': no such file",
     ]
-    (site / "c.html").write_text(f'<a href="{LAB}/lab/tree/00_prereqs/01_cosine_similarity.ipynb">ok</a>'
-                                 f'<a href="{LAB}/lab/tree/00_prereqs/99_nothing.ipynb">bad</a>')
+    (site / "c.html").write_text(
+        f'<a href="{LAB}/lab/tree/00_prereqs/01_cosine_similarity.ipynb">ok</a>'
+        f'<a href="{LAB}/lab/tree/00_prereqs/99_nothing.ipynb">bad</a>'
+    )
     assert lab_link_problems(site, LAB) == [
-        "c.html: link to JupyterLab names 00_prereqs/99_nothing.ipynb, which is not a notebook of the course"]
+        "c.html: link to JupyterLab names 00_prereqs/99_nothing.ipynb, which is not a notebook of the course"
+    ]
 
 
 def test_tiny_site_builds_with_rewritten_links_and_reports_a_broken_one(tiny_repo, monkeypatch):
     rm = tiny_roadmap()
     wiki = tiny_repo / "wiki"
-    (wiki / "why.md").write_text(page("Why alpha", "why", body="[nb](../00_prereqs/01_alpha.ipynb) [gone](missing.md)\n\n"
-                                      "$$a \\cdot b$$"))
+    (wiki / "why.md").write_text(
+        page("Why alpha", "why", body="[nb](../00_prereqs/01_alpha.ipynb) [gone](missing.md)\n\n$$a \\cdot b$$")
+    )
     katex = tiny_repo / "katex"
     (katex / "fonts").mkdir(parents=True)
     for name in ("katex.min.js", "katex.min.css", "fonts/KaTeX_Main-Regular.woff2", "fonts/KaTeX_Main-Regular.ttf"):
@@ -262,8 +342,13 @@ def test_tiny_site_builds_with_rewritten_links_and_reports_a_broken_one(tiny_rep
     assert any("missing.md" in w for w in report.warnings)
     index = BeautifulSoup((report.out / "index.html").read_text(), "lxml")
     hrefs = {d["data-roadmap-id"]: d.select_one("a.aie-chip__link")["href"] for d in index.select(".aie-chip")}
-    assert hrefs == {"alpha": "alpha.html", "beta": "backlog.html#beta", "why": "why.html",
-                     "capstone": "backlog.html#capstone", "cap-one": "backlog.html#cap-one"}
+    assert hrefs == {
+        "alpha": "alpha.html",
+        "beta": "backlog.html#beta",
+        "why": "why.html",
+        "capstone": "backlog.html#capstone",
+        "cap-one": "backlog.html#cap-one",
+    }
     why = (report.out / "why.html").read_text()
     assert f'href="{LAB}/lab/tree/00_prereqs/01_alpha.ipynb"' in why
     assert link_problems(report.out) == ["why.html: a 'missing.md': no such file"]
@@ -272,7 +357,11 @@ def test_tiny_site_builds_with_rewritten_links_and_reports_a_broken_one(tiny_rep
     assert sorted(p.name for p in (report.out / "assets" / "katex" / "fonts").iterdir()) == ["KaTeX_Main-Regular.woff2"]
     monkeypatch.setenv("AIE_KATEX_DIR", str(tiny_repo / "nowhere"))
     assert find_katex() is None
-    assert not (wiki / "index.md").exists() and sorted(p.name for p in wiki.iterdir()) == ["alpha.md", "backlog.md", "why.md"]
+    assert not (wiki / "index.md").exists() and sorted(p.name for p in wiki.iterdir()) == [
+        "alpha.md",
+        "backlog.md",
+        "why.md",
+    ]
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_a_site(tiny_repo):
@@ -322,8 +411,11 @@ def test_built_roadmap_page_shows_every_chip_with_its_target(built_site, roadmap
     pages = set(read_pages(WIKI_DIR))
     expected = chips(roadmap, pages)
     assert list(shown) == [c.id for c in expected]
-    ready = ({i.id for i in roadmap.items if i.ready} | {c.id for c in roadmap.criteria if c.status == "ready"}
-             | ({roadmap.capstone_id} if roadmap.capstone_status == "ready" else set()))
+    ready = (
+        {i.id for i in roadmap.items if i.ready}
+        | {c.id for c in roadmap.criteria if c.status == "ready"}
+        | ({roadmap.capstone_id} if roadmap.capstone_status == "ready" else set())
+    )
     for chip in expected:
         div = shown[chip.id]
         link = div.select_one("a.aie-chip__link")
@@ -336,8 +428,15 @@ def test_built_roadmap_page_shows_every_chip_with_its_target(built_site, roadmap
         assert (lab["href"] if lab else None) == (notebook_lab_link(LAB, chip.notebook) if chip.notebook else None)
     assert len(index.select("div.aie-chip--criterion")) == len(roadmap.criteria) == 5
     text = index.get_text(" ")
-    for phrase in (roadmap.title, roadmap.tagline, roadmap.footer, roadmap.capstone_title, roadmap.capstone_text,
-                   *(p.title for p in roadmap.phases), *(p.summary for p in roadmap.phases)):
+    for phrase in (
+        roadmap.title,
+        roadmap.tagline,
+        roadmap.footer,
+        roadmap.capstone_title,
+        roadmap.capstone_text,
+        *(p.title for p in roadmap.phases),
+        *(p.summary for p in roadmap.phases),
+    ):
         assert phrase in text
 
 
@@ -362,7 +461,9 @@ def test_cli_builds_the_site_and_reports_its_numbers(tmp_path):
     from curriculum.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["wiki", "build", "--out", str(tmp_path / "site"), "--lab-url", "http://127.0.0.1:8899"])
+    result = runner.invoke(
+        app, ["wiki", "build", "--out", str(tmp_path / "site"), "--lab-url", "http://127.0.0.1:8899"]
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"built .* in [\d.]+ s: \d+ wiki page\(s\), \d+ HTML page\(s\); 34 chips", result.output)
     assert "http://127.0.0.1:8899/lab/tree/" in (tmp_path / "site" / "index.html").read_text()
