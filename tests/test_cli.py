@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from curriculum.cli import app, lab_command
+from autograder.cli import lab_command
+from curriculum.cli import app
 from curriculum.roadmap import REPO_ROOT
 
 runner = CliRunner()
@@ -50,11 +51,12 @@ def test_grade_with_wrong_layout_names_the_expected_layout(tmp_path):
     assert "expected layout: <submissions>/<student_id>/<phase>/<notebook>.ipynb" in result.output
 
 
-def test_help_lists_the_learner_and_instructor_commands():
+def test_help_lists_the_commands_of_every_group():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("lab", "check", "release", "grade", "workspace", "roadmap"):
-        assert command in result.output
+    for command in ("lab", "check", "release", "grade", "workspace", "roadmap", "kernel",
+                    "serve", "ingest", "user", "eval", "wiki"):
+        assert f" {command} " in result.output
 
 
 def test_roadmap_json_lists_every_item():
@@ -96,13 +98,13 @@ def test_lab_command_binds_loopback_uses_the_project_kernel_and_allows_root(tmp_
 
 
 def test_check_fails_a_test_cell_that_writes_to_stderr_as_the_grader_does():
-    from autograder.check import results_from_executed
+    from autograder.scoring import score_cells
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("import warnings; warnings.warn('old')", execution_count=1)
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1, "locked": True}
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: old\n")]
     nb.cells = [cell]
-    (result,) = results_from_executed(nb)
+    (result,) = score_cells(nb)
     assert result.status == "failed" and result.score == 0
     assert "UserWarning: old" in result.message

@@ -12,7 +12,7 @@ import pytest
 import websocket
 
 from autograder import Course, release, sync_workspace
-from curriculum.cli import lab_command
+from autograder.cli import lab_command
 from curriculum.roadmap import REPO_ROOT
 from curriculum.net import free_port
 
