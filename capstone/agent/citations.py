@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from capstone.agent.tools import Evidence
+from capstone.agent.evidence import Evidence
 from capstone.rag.chunking import normalize_ws
 
 __all__ = ["Resolved", "resolve", "find_quote", "check_citations", "MARKER"]

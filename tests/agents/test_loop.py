@@ -1,10 +1,11 @@
 """The loop's mechanics, driven by a scripted model (a stand-in for any provider, not the product path)."""
 
 from dataclasses import dataclass, field
+from typing import get_args
 
 import pytest
 
-from curriculum.agents.loop import Tool, run_agent
+from curriculum.agents.loop import AgentStopReason, BudgetRefusal, Tool, call_tool, run_agent
 from curriculum.llm.types import Completion, ToolCall, Usage
 
 
@@ -26,8 +27,12 @@ class Scripted:
         return self.price
 
 
-ADD = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"],
-       "additionalProperties": False}
+ADD = {
+    "type": "object",
+    "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+    "required": ["a", "b"],
+    "additionalProperties": False,
+}
 
 
 def _tools(sent):
@@ -41,18 +46,25 @@ def _tools(sent):
     return [
         Tool("add", "add numbers", ADD, lambda a, b: a + b),
         Tool("boom", "fails", ADD, boom),
-        Tool("send", "send mail", {"type": "object", "properties": {"to": {"type": "string", "format": "email"}},
-                                   "required": ["to"]}, send, requires_approval=True),
+        Tool(
+            "send",
+            "send mail",
+            {"type": "object", "properties": {"to": {"type": "string", "format": "email"}}, "required": ["to"]},
+            send,
+            requires_approval=True,
+        ),
     ]
 
 
 def test_statuses_are_fed_back_and_run_finishes():
     sent = []
-    model = Scripted([
-        ("", [("add", {"a": 1}), ("add", {"a": 1, "b": 2}), ("nope", {}), ("boom", {"a": 1, "b": 1})]),
-        ("", [("send", {"to": "bob@example.com"}), ("send", {"to": "not-an-email"})]),
-        ("done: 3", []),
-    ])
+    model = Scripted(
+        [
+            ("", [("add", {"a": 1}), ("add", {"a": 1, "b": 2}), ("nope", {}), ("boom", {"a": 1, "b": 1})]),
+            ("", [("send", {"to": "bob@example.com"}), ("send", {"to": "not-an-email"})]),
+            ("done: 3", []),
+        ]
+    )
     result = run_agent(model, _tools(sent), "task", approve=lambda name, args: args["to"].endswith("@example.com"))
     assert result.stop_reason == "final_answer" and result.final_answer == "done: 3"
     assert [c.status for c in result.tool_calls()] == ["invalid", "ok", "unknown_tool", "error", "ok", "invalid"]
@@ -90,3 +102,56 @@ def test_bad_setup_is_refused():
         Tool("x", "d", {"type": "object", "properties": {"a": {"type": "nonsense"}}}, print)
     with pytest.raises(ValueError, match="non-empty"):
         run_agent(Scripted([]), [], "  ")
+
+
+def test_the_same_call_twice_in_a_row_is_not_run_again():
+    runs = []
+    tool = Tool("add", "add numbers", ADD, lambda a, b: runs.append((a, b)) or a + b)
+    model = Scripted(
+        [
+            ("", [("add", {"a": 1, "b": 2})]),
+            ("", [("add", {"b": 2, "a": 1}), ("add", {"a": 2, "b": 2})]),  # same arguments in another order
+            ("", [("add", {"a": 1, "b": 2})]),  # not in a row any more: runs
+            ("done", []),
+        ]
+    )
+    result = run_agent(model, [tool], "task")
+    assert [c.status for c in result.tool_calls()] == ["ok", "repeated", "ok", "ok"]
+    assert runs == [(1, 2), (2, 2), (1, 2)]
+    told = [m["content"] for m in model.seen[2] if m["role"] == "tool"]
+    assert "same arguments" in told[1] and result.stop_reason == "final_answer"
+    again = run_agent(
+        Scripted([("", [("add", {"a": 1, "b": 2})])] * 2 + [("done", [])]), [tool], "task", refuse_repeats=False
+    )
+    assert [c.status for c in again.tool_calls()] == ["ok", "ok"]
+
+
+def test_a_model_that_refuses_for_budget_stops_the_run():
+    class Refusing(Scripted):
+        def complete(self, messages, tools=None, max_tokens=512, **_):
+            if len(self.seen) == 2:
+                raise BudgetRefusal("no money left")
+            return super().complete(messages, tools, max_tokens)
+
+    model = Refusing([("", [("add", {"a": 1, "b": 2})])] * 5)
+    result = run_agent(model, _tools([]), "task", max_steps=5)
+    assert result.stop_reason == "budget" and len(result.steps) == 2
+    assert isinstance(result.budget_refusal, BudgetRefusal) and "no money" in str(result.budget_refusal)
+    finished = run_agent(Scripted([("done", [])]), [], "task")
+    assert finished.budget_refusal is None and finished.stop_reason in get_args(AgentStopReason)
+
+
+def test_the_record_keeps_the_value_and_render_decides_what_the_model_sees():
+    tool = Tool(
+        "lookup",
+        "look up",
+        {"type": "object", "properties": {}},
+        lambda: {"rows": 3, "secret": "s"},
+        render=lambda value: f"{value['rows']} rows",
+    )
+    record = call_tool(tool, "c1", {})
+    assert record.status == "ok" and record.output == "3 rows" and record.value == {"rows": 3, "secret": "s"}
+    failing = call_tool(Tool("bad", "d", ADD, lambda a, b: 1, render=lambda value: value["x"]), "c2", {"a": 1, "b": 2})
+    assert failing.status == "error" and failing.value is None and "TypeError" in failing.output
+    extra = call_tool(tool, "c3", {"x": 1})  # the schema allows the key, the function does not: reported, not raised
+    assert extra.status == "error" and "unexpected keyword" in extra.output
