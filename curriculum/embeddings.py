@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DIM", "MODEL_NAME", "PROGRESS_THRESHOLD", "THREADS_ENV", "embed", "embedding_model", "require_offline_hub"]
+__all__ = ["DIM", "EmbedFn", "MODEL_NAME", "PROGRESS_THRESHOLD", "THREADS_ENV", "embed", "embedding_model", "require_offline_hub"]
 
 DIM = 384
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -39,6 +39,8 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PROGRESS_THRESHOLD = 256
 #: Environment variable naming how many threads torch may use (read when the model is loaded).
 THREADS_ENV = "AIE_TORCH_THREADS"
+#: What every consumer of embeddings takes: texts in, an ``(n, DIM)`` float32 array of unit rows out.
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 _model: Any = None
 _lock = threading.Lock()

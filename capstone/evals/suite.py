@@ -27,14 +27,13 @@ run, naming the cases that got worse.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from capstone.agent.citations import check_citations
+from capstone.evals.retrieval import plain_ranx, ranked_sources
 from capstone.rag.chunking import normalize_ws
 from curriculum.paths import DATA_DIR
 
@@ -138,36 +137,6 @@ class EvalReport:
         return "\n".join(f"{k:<{width}}  {v:.3f}" for k, v in sorted(self.metrics.items()))
 
 
-@contextmanager
-def _ranx():
-    """ranx with numba's JIT switched off while it is imported and used.
-
-    ~70 queries score faster as plain Python than the tens of seconds the first JIT compilation
-    of ranx's metrics takes on a small machine. The switch is restored afterwards, so other users
-    of numba in the process are not affected; ranx's own functions stay plain Python.
-    """
-    os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
-    from numba.core import config
-
-    previous = config.DISABLE_JIT
-    config.DISABLE_JIT = os.environ["NUMBA_DISABLE_JIT"] == "1" or previous
-    try:
-        import ranx
-
-        yield ranx
-    finally:
-        config.DISABLE_JIT = previous
-
-
-def _ranked_sources(chunk_ids: list[str]) -> list[str]:
-    out: list[str] = []
-    for chunk_id in chunk_ids:
-        source = chunk_id.rsplit("#", 1)[0]
-        if source not in out:
-            out.append(source)
-    return out
-
-
 _GROUP = re.compile(r"(?:\s*\[\d{1,3}\])+")
 
 
@@ -188,7 +157,7 @@ def score_case(case: EvalCase, response: dict, chunk_text: dict[str, str]) -> Ca
     """One case's answer scores from a /v1/ask response."""
     debug = response.get("debug") or {}
     retrieval = debug.get("retrieval") or {}
-    rankings = {stage: _ranked_sources([r["chunk_id"] for r in retrieval.get(stage, [])]) for stage in STAGES}
+    rankings = {stage: ranked_sources([r["chunk_id"] for r in retrieval.get(stage, [])]) for stage in STAGES}
     if not rankings["reranked"]:
         rankings["reranked"] = rankings["fused"]
     answered = not response["abstained"]
@@ -220,14 +189,14 @@ def run_suite(assistant, cases: list[EvalCase] | None = None, *, mode: str | Non
     started = time.perf_counter()
     results = []
     for case in cases:
-        response = assistant.ask(case.question, user=user, mode=mode)
+        response = assistant.ask(case.question, user=user, mode=mode, debug=True)
         results.append(score_case(case, response, _chunk_texts(assistant, response, user.id if user else None)))
     metrics = _aggregate(cases, results)
     return EvalReport(metrics, results, time.perf_counter() - started)
 
 
 def _aggregate(cases: list[EvalCase], results: list[CaseResult]) -> dict[str, float]:
-    with _ranx() as ranx:
+    with plain_ranx() as ranx:
         metrics = _retrieval_metrics(ranx, cases, results)
     by_id = {c.id: c for c in cases}
     return _answer_metrics(by_id, results, metrics)

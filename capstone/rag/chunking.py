@@ -53,7 +53,7 @@ class Chunk:
     title: str = ""
 
     def embedding_text(self) -> str:
-        """What gets embedded and BM25-indexed: title and heading give a short chunk its context."""
+        """What gets embedded: title and heading give a short chunk its context (BM25 reads them as a separate field)."""
         parts = [p for p in (self.title, self.heading) if p]
         head = " — ".join(dict.fromkeys(parts))
         return f"{head}\n{self.text}" if head else self.text

@@ -6,18 +6,27 @@
 * :func:`markdown_folder` -- every ``*.md`` / ``*.markdown`` / ``*.txt`` below a folder.
 * :func:`notion_export` -- a Notion "Markdown & CSV" export, folder or .zip (via ``curriculum.connectors.notion``).
 * :func:`confluence_export` -- a Confluence HTML space export (``#main-content`` of every page).
-* :func:`parse_upload` -- one uploaded file, by extension; raises :class:`UnsupportedDocument`.
+* :func:`parse_upload` -- one uploaded file, by extension (Markdown, text, HTML, PDF); raises
+  :class:`UnsupportedDocument` (type not accepted) or :class:`UnreadableDocument` (content unusable).
+* :func:`pdf_to_text` -- a PDF's text layer, page by page (pypdf), each page under a ``## Page N`` heading.
+
+Front matter is read by :func:`curriculum.frontmatter.split_front_matter` (python-frontmatter) and
+Notion file names by :func:`curriculum.connectors.notion.split_notion_name`.
 
 :func:`documents_from_path` picks the connector for a path, which is what ``aie ingest PATH`` does.
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from capstone.rag.chunking import Document
+from curriculum.connectors.notion import split_notion_name
+from curriculum.frontmatter import FrontMatterError, split_front_matter
 
 __all__ = [
     "UPLOAD_TYPES",
@@ -29,15 +38,17 @@ __all__ = [
     "notion_export",
     "confluence_export",
     "html_to_text",
+    "pdf_to_text",
     "parse_upload",
     "documents_from_path",
 ]
 
 #: Extensions accepted by ``POST /v1/documents`` and the format each is read as.
-UPLOAD_TYPES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "text", ".html": "html", ".htm": "html"}
-
-_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}$")
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+UPLOAD_TYPES = {
+    ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "text", ".html": "html", ".htm": "html", ".pdf": "pdf",
+}
+#: A PDF with more pages than this is refused (an upload is a document, not a library).
+MAX_PDF_PAGES = 2000
 
 
 class UnsupportedDocument(ValueError):
@@ -64,16 +75,12 @@ def python_reference() -> list[Document]:
     return docs
 
 
-def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text
-    meta = {}
-    for line in match.group(1).splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            meta[key.strip()] = value.strip().strip("\"'")
-    return meta, text[match.end() :]
+def _front_matter(text: str, name: str) -> tuple[dict, str]:
+    """(metadata, body) of a Markdown file; broken front matter is an :class:`UnreadableDocument` naming it."""
+    try:
+        return split_front_matter(text)
+    except FrontMatterError as exc:
+        raise UnreadableDocument(f"{name}: {exc}") from None
 
 
 def _markdown_title(text: str, fallback: str) -> str:
@@ -89,10 +96,10 @@ def wiki_pages(wiki_dir: Path) -> list[Document]:
     for path in sorted(Path(wiki_dir).glob("*.md")):
         if path.stem == "backlog":
             continue
-        meta, body = _split_front_matter(path.read_text(encoding="utf-8"))
+        meta, body = _front_matter(path.read_text(encoding="utf-8"), path.name)
         if not body.strip():
             continue
-        title = meta.get("title") or _markdown_title(body, path.stem)
+        title = str(meta.get("title") or "").strip() or _markdown_title(body, path.stem)
         docs.append(Document(source=f"wiki/{path.stem}", title=title, text=body.strip(), connector="wiki"))
     return docs
 
@@ -103,7 +110,7 @@ def markdown_folder(folder: Path, prefix: str = "markdown") -> list[Document]:
     docs = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".md", ".markdown", ".txt")):
         rel = path.relative_to(folder).as_posix()
-        _, body = _split_front_matter(_read_text(path))
+        _, body = _front_matter(_read_text(path), rel)
         if body.strip():
             docs.append(Document(source=f"{prefix}/{rel}", title=_markdown_title(body, path.stem), text=body.strip(), connector="markdown"))
     return docs
@@ -224,26 +231,65 @@ def parse_upload(filename: str, data: bytes, *, source: str, visibility: str = "
     """One uploaded file as a document, or :class:`UnsupportedDocument` saying what is wrong with it."""
     suffix = Path(filename).suffix.lower()
     if suffix not in UPLOAD_TYPES:
-        hint = " (PDF needs a PDF parser, which this installation lacks; upload the text or HTML instead)" if suffix == ".pdf" else ""
-        raise UnsupportedDocument(f"{filename}: unsupported file type {suffix or '(none)'}; accepted: {', '.join(sorted(UPLOAD_TYPES))}{hint}")
+        raise UnsupportedDocument(f"{filename}: unsupported file type {suffix or '(none)'}; accepted: {', '.join(sorted(UPLOAD_TYPES))}")
     if not data.strip():
         raise UnreadableDocument(f"{filename}: the file is empty")
-    text = decode_text(data, filename)
     kind = UPLOAD_TYPES[suffix]
+    if kind == "pdf":
+        title, text = pdf_to_text(data, filename)
+        return Document(source=source, title=title, text=text, connector="upload", visibility=visibility, owner_id=owner_id)
+    text = decode_text(data, filename)
     if kind == "html":
         if "<" not in text:
             raise UnreadableDocument(f"{filename}: not HTML (no markup found)")
         title, text = html_to_text(text)
     else:
-        _, text = _split_front_matter(text)
+        _, text = _front_matter(text, filename)
         title = _markdown_title(text, Path(filename).stem)
     if not text.strip():
         raise UnreadableDocument(f"{filename}: no text found in the file")
     return Document(source=source, title=title or Path(filename).stem, text=text.strip(), connector="upload", visibility=visibility, owner_id=owner_id)
 
 
+def pdf_to_text(data: bytes, name: str) -> tuple[str, str]:
+    """(title, text) of a PDF: each page's text layer under a ``## Page N`` heading, so chunks name their page.
+
+    The title is the document's metadata title, else its first line of text, else the file name.
+    A file that is not a PDF, is damaged, is encrypted with a password, has no pages or has no
+    text layer (a scan) raises :class:`UnreadableDocument` saying which.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    if b"%PDF-" not in data[:1024]:
+        raise UnreadableDocument(f"{name}: not a PDF file (no %PDF- header)")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # repairs of small defects are not the caller's concern
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableDocument(f"{name}: the PDF is encrypted with a password; upload a decrypted copy")
+        if len(reader.pages) == 0:
+            raise UnreadableDocument(f"{name}: the PDF has no pages")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise UnreadableDocument(f"{name}: the PDF has {len(reader.pages)} pages, more than the limit of {MAX_PDF_PAGES}")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        meta_title = str((reader.metadata or {}).get("/Title") or "").strip()
+    except UnreadableDocument:
+        raise
+    except FileNotDecryptedError:
+        raise UnreadableDocument(f"{name}: the PDF is encrypted with a password; upload a decrypted copy") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as exc:
+        raise UnreadableDocument(f"{name}: the PDF is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
+    if not any(pages):
+        raise UnreadableDocument(f"{name}: the PDF has no text layer (a scan needs OCR first)")
+    first_line = next((line.strip() for text in pages for line in text.splitlines() if line.strip()), "")
+    title = meta_title or first_line[:200] or Path(name).stem
+    text = "\n\n".join(f"## Page {number}\n\n{body}" for number, body in enumerate(pages, start=1) if body)
+    return title, text
+
+
 def _looks_like(folder: Path) -> str:
-    if any(_NOTION_ID.search(" " + p.stem.removesuffix("_all")) for p in folder.rglob("*") if p.suffix in (".md", ".csv")):
+    if any(split_notion_name(p.name)[1] for p in folder.rglob("*") if p.suffix in (".md", ".csv")):
         return "notion"
     if any(folder.rglob("*.htm*")):
         return "confluence"

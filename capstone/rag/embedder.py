@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EmbedFn", "default_embed", "CachedEmbedder"]
+from curriculum.embeddings import EmbedFn
 
-EmbedFn = Callable[[Sequence[str]], np.ndarray]
+__all__ = ["default_embed", "CachedEmbedder"]
 
 
 def default_embed(texts: Sequence[str]) -> np.ndarray:

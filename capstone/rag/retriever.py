@@ -1,51 +1,56 @@
-"""Hybrid retrieval: BM25 + dense (MiniLM) -> reciprocal-rank fusion -> reranking.
+"""Retrieval: BM25 + dense (MiniLM) -> weighted reciprocal-rank fusion -> duplicate collapse.
 
-Every stage's list is kept in the :class:`Retrieval` result, so the API's debug field and the
-eval suite can score each stage on its own.
+Stages (every stage's list is kept in the :class:`Retrieval`, so the API's debug field and the
+eval suite can score each one):
 
-The reranker (no cross-encoder can be had offline) is a small, explainable scorer over the
-fused candidates::
+* ``bm25`` -- :class:`~capstone.rag.lexical.LexicalIndex`, text and head fields, scored with the
+  statistics of the chunks the caller may read;
+* ``dense`` -- cosine similarity of the question's and the chunks' all-MiniLM-L6-v2 vectors
+  (chunks are embedded with their title and heading in front);
+* ``fused`` -- weighted reciprocal-rank fusion, ``score(d) = sum_i w_i / (rrf_k + rank_i(d))``
+  with :data:`FUSION_WEIGHTS` (one list alone is passed through as it is);
+* ``reranked`` -- the fused list with each passage that several documents share credited to the
+  most specific of them (:meth:`~capstone.rag.lexical.LexicalView.collapse`), in every mode.
 
-    score = fused RRF score / best fused RRF score
-          + 0.2 * IDF-weighted share of the query's terms found in the chunk's title, heading
-                  or source name (``python-reference/assert`` answers "what does assert do")
-
-The title term lifts the specific page over long pages that repeat its text (``compound``
-holds the ``if``/``while``/``for`` sections, ``specialnames`` the ``__repr__`` one). The weight
-0.2 was chosen on the eval cases (see ``wiki/capstone-eval-suite.md``); dense cosine and body
-term overlap were tried as extra features and did not help there.
+The fusion weights and the head-field weight were chosen on the dev split of the retrieval
+queries and are checked on the held-out split (``python -m capstone.evals.retrieval``).
 
 Example::
 
     >>> rrf([["a", "b"], ["b", "c"]], k=60)[0][0]
     'b'
+    >>> [doc for doc, _ in rrf([["a", "b"], ["b", "a"]], k=60, weights=[0.1, 0.9])]
+    ['b', 'a']
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from capstone.rag.lexical import BM25Index, tokenize
+from capstone.rag.lexical import HEAD_WEIGHT, LexicalIndex
+from capstone.rag.modes import MODES, RetrievalMode
 from capstone.rag.store import ChunkStore, StoredChunk
+from curriculum.embeddings import EmbedFn
 
-__all__ = ["rrf", "Retrieval", "Retriever", "RERANK_WEIGHTS", "MODES"]
+__all__ = ["FUSION_WEIGHTS", "rrf", "fuse", "Retrieval", "Retriever"]
 
-MODES = ("hybrid", "bm25", "dense")
-RERANK_WEIGHTS = {"fused": 1.0, "title": 0.2}
-
-EmbedFn = Callable[[Sequence[str]], np.ndarray]
+#: Weight of each list in the fusion (chosen on the dev split: ``capstone.evals.retrieval``).
+FUSION_WEIGHTS = {"bm25": 0.3, "dense": 0.7}
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
-    """Reciprocal-rank fusion: ``score(d) = sum over lists of 1 / (k + rank)``, ranks from 1."""
+def rrf(rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: ``score(d) = sum_i w_i / (k + rank_i(d))``, ranks from 1, weights default 1."""
+    weights = [1.0] * len(rankings) if weights is None else list(weights)
+    if len(weights) != len(rankings):
+        raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -61,12 +66,12 @@ class Retrieval:
     reranked: list[tuple[str, float]] = field(default_factory=list)
     chunks: list[StoredChunk] = field(default_factory=list)
     best_similarity: float = 0.0
-    similarity: dict[str, float] = field(default_factory=dict)  # dense cosine of every fused candidate
+    similarity: dict[str, float] = field(default_factory=dict)  # dense cosine of every candidate
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def final(self) -> list[tuple[str, float]]:
-        """The list the answer was built from (reranked when the reranker ran, else fused)."""
+        """The list the answer was built from (reranked when that stage ran, else fused)."""
         return self.reranked or self.fused
 
     def debug(self, limit: int = 10) -> dict:
@@ -79,45 +84,55 @@ class Retrieval:
         }
 
 
+def fuse(bm25: list[tuple[str, float]], dense: list[tuple[str, float]], k: int, weights: dict[str, float] = FUSION_WEIGHTS) -> list[tuple[str, float]]:
+    """The fused list of the two stages (one non-empty list is returned as it is)."""
+    if not bm25 or not dense:
+        return list(bm25 or dense)
+    return rrf([[c for c, _ in bm25], [c for c, _ in dense]], k, [weights["bm25"], weights["dense"]])
+
+
 class Retriever:
     """Runs the stages over one :class:`ChunkStore` for one viewer at a time."""
 
-    def __init__(self, store: ChunkStore, embed: EmbedFn, *, candidates: int = 30, rrf_k: int = 60, rerank: bool = True) -> None:
+    def __init__(
+        self, store: ChunkStore, embed: EmbedFn, *, candidates: int = 30, rrf_k: int = 60, rerank: bool = True,
+        weights: dict[str, float] | None = None, head_weight: float = HEAD_WEIGHT,
+    ) -> None:
         self.store = store
         self.embed = embed
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.use_rerank = rerank
-        self.bm25 = BM25Index()
+        self.weights = dict(weights or FUSION_WEIGHTS)
+        self.head_weight = head_weight
+        self.lexical = LexicalIndex(store)
 
-    def retrieve(self, query: str, *, k: int = 5, viewer: int | None = None, mode: str = "hybrid", rerank: bool | None = None) -> Retrieval:
+    def retrieve(self, query: str, *, k: int = 5, viewer: int | None = None, mode: RetrievalMode = "hybrid", rerank: bool | None = None) -> Retrieval:
         """The ``k`` best chunks for ``query`` that ``viewer`` may see."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         rerank = self.use_rerank if rerank is None else rerank
         out = Retrieval(query=query, mode=mode)
         t0 = time.perf_counter()
-        table = self.store.table()
-        self.bm25.ensure(table)
+        self.lexical.refresh_if_stale()
+        table, view = self.lexical.table, self.lexical.view(viewer)
         t1 = time.perf_counter()
         q_vec = self.embed([query])[0]
         t2 = time.perf_counter()
         if mode in ("hybrid", "bm25"):
-            out.bm25 = self.bm25.search(query, self.candidates, viewer)
+            out.bm25 = view.search(query, self.candidates, self.head_weight)
         t3 = time.perf_counter()
         if mode in ("hybrid", "dense"):
             out.dense = self.store.dense_search(q_vec, self.candidates, viewer)
         t4 = time.perf_counter()
-        lists = [[cid for cid, _ in ranking] for ranking in (out.bm25, out.dense) if ranking]
-        out.fused = rrf(lists, self.rrf_k)[: self.candidates]
+        out.fused = fuse(out.bm25, out.dense, self.rrf_k, self.weights)[: self.candidates]
+        if rerank:
+            out.reranked = view.collapse(out.fused)
         rows = table.row_of()
-        fused_ids = [cid for cid, _ in out.fused if cid in rows]
-        sims = table.vectors[[rows[c] for c in fused_ids]] @ q_vec if fused_ids else np.zeros(0)
+        ids = [cid for cid in dict.fromkeys(c for c, _ in out.fused + out.reranked) if cid in rows]
+        sims = table.vectors[[rows[c] for c in ids]] @ q_vec if ids else np.zeros(0)
         out.best_similarity = float(sims.max()) if len(sims) else 0.0
-        out.similarity = {cid: float(sim) for cid, sim in zip(fused_ids, sims)}
-        if rerank and fused_ids:
-            fused_score = dict(out.fused)
-            out.reranked = self._rerank(query, [(table.chunks[rows[c]], fused_score[c]) for c in fused_ids], self.bm25.idf)
+        out.similarity = {cid: float(sim) for cid, sim in zip(ids, sims)}
         t5 = time.perf_counter()
         chosen = [cid for cid, _ in out.final[:k]]
         out.chunks = [table.chunks[rows[c]] for c in chosen if c in rows]
@@ -126,16 +141,3 @@ class Retriever:
             "dense": (t4 - t3) * 1e3, "fuse_rerank": (t5 - t4) * 1e3,
         }
         return out
-
-    def _rerank(self, query: str, candidates: list[tuple[StoredChunk, float]], idf: dict[str, float]) -> list[tuple[str, float]]:
-        terms = set(tokenize(query))
-        default = max(idf.values(), default=1.0)
-        weights = {t: idf.get(t, default) for t in terms}
-        total = sum(weights.values()) or 1.0
-        best = max((score for _, score in candidates), default=1.0) or 1.0
-        scored = []
-        for chunk, fused in candidates:
-            head = set(tokenize(f"{chunk.title} {chunk.heading} {chunk.source.rsplit('/', 1)[-1].replace('-', ' ')}"))
-            title = sum(w for t, w in weights.items() if t in head) / total
-            scored.append((chunk.id, RERANK_WEIGHTS["fused"] * fused / best + RERANK_WEIGHTS["title"] * title))
-        return sorted(scored, key=lambda kv: (-kv[1], kv[0]))

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from capstone.settings import Settings
 
 VECTOR_DIM = 384  # all-MiniLM-L6-v2
+EF_SEARCH = 100  # pgvector's HNSW candidate list per query (its default, 40, is below what the visibility filter needs)
 
 __all__ = ["StoredChunk", "ChunkTable", "ChunkStore", "PgVectorStore", "ChromaStore", "open_store", "WriteResult"]
 
@@ -208,7 +209,7 @@ class ChunkStore(ABC):
     def dense_search(self, vector: np.ndarray, k: int, viewer: int | None) -> list[tuple[str, float]]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity) that ``viewer`` may see."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- an optional hook: a backend holding resources overrides it
         """Release backend resources."""
 
 
@@ -251,11 +252,14 @@ class PgVectorStore(ChunkStore):
         return self._rows(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY(%s)", (list(ids),))
 
     def dense_search(self, vector, k, viewer):
-        with self.db.connection() as conn:
+        vector = np.asarray(vector, dtype=np.float32)
+        with self.db.transaction() as conn:
+            # the HNSW scan yields ef_search candidates before the visibility filter: keep it well above k
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(EF_SEARCH, 2 * k)),))
             rows = conn.execute(
                 "SELECT c.id, 1 - (c.embedding <=> %s) FROM chunks c JOIN documents d ON d.id = c.document_id "
                 "WHERE d.visibility = 'public' OR d.owner_id = %s ORDER BY c.embedding <=> %s LIMIT %s",
-                (np.asarray(vector, dtype=np.float32), viewer, np.asarray(vector, dtype=np.float32), k),
+                (vector, viewer, vector, k),
             ).fetchall()
         return [(r[0], float(r[1])) for r in rows]
 

@@ -41,8 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from curriculum.embeddings import EmbedFn
+
 from .base import ChatModel, Generation, Request
-from .offline_qa import ABSTAIN_PREFIX, EmbedFn, answer_from_sources, find_sources_and_question
+from .offline_qa import ABSTAIN_PREFIX, answer_from_sources, find_sources_and_question
 from .offline_tools import decide_tool_step
 from .pricing import PriceTable
 from .tokens import count_tokens, encoding

@@ -24,8 +24,8 @@ How the answer is chosen
 ------------------------
 Every passage is split into sentences. Each sentence gets
 
-* ``lexical`` -- the IDF-weighted share of the question's content terms (stop words removed,
-  light stemming) that the sentence contains; IDF is computed over the prompt's sentences, so
+* ``lexical`` -- the IDF-weighted share of the question's content terms (:func:`curriculum.llm.text.content_terms`:
+  stop words removed, Snowball stems) that the sentence contains; IDF is computed over the prompt's sentences, so
   a question term found nowhere in the sources weighs most;
 * ``semantic`` -- the cosine similarity of all-MiniLM-L6-v2 embeddings of question and
   sentence (only the ``CANDIDATES`` sentences with the highest lexical score are embedded,
@@ -51,11 +51,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from curriculum.embeddings import EmbedFn
 
 from .text import content_terms, split_sentences
 
@@ -80,8 +80,6 @@ ADJACENT_MARGIN = 0.2
 MAX_SENTENCES = 3
 CANDIDATES = 5
 MIN_WORDS = 3
-
-EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
 _SOURCE_LINE = re.compile(r"^\s*\[(\d+)\]\s*(?:\(source:\s*([^)]*)\)\s*)?(.*)$")
 _SOURCE_TAG = re.compile(r"<source\b([^>]*)>(.*?)</source>", re.S | re.I)

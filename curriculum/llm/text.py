@@ -1,22 +1,41 @@
-"""Small text helpers of the offline reference model: words, stems, content terms, sentences.
+"""The one text pipeline of the project: words, stems, content terms, sentences.
+
+The offline reference model (``offline_qa``, ``offline_tools``) and the capstone's BM25 index
+(``capstone.rag.lexical``) both read text through :func:`content_terms`, so a question is cut
+into the same terms on both sides of every comparison:
+
+* words are lower-cased runs of letters, digits and underscores (identifiers such as
+  ``__enter__`` stay whole), and Python's multi-character operators plus ``~`` (``<<``, ``**``,
+  ``//``, ``==``, ``->``, ``:=``: a question about ``<<`` is a question about shifting);
+* stop words are a generic English list *without* Python's keywords and soft keywords:
+  ``with``, ``is``, ``in``, ``not``, ``for``, ``match`` are what a question about Python asks about;
+* stems come from the Snowball English stemmer (PyStemmer); a word holding a digit or an
+  underscore is an identifier and is not stemmed.
 
 Example::
 
     >>> content_terms("What terminates the nearest enclosing loops?")
-    ['terminat', 'nearest', 'enclos', 'loop']
+    ['termin', 'nearest', 'enclos', 'loop']
+    >>> content_terms("What does the `with` statement do if it is not async?")
+    ['with', 'statement', 'if', 'is', 'not', 'async']
+    >>> content_terms("Why is -1**2 equal to -1? What does a << b do?")
+    ['is', '1', '**', '2', 'equal', '1', '<<']
     >>> split_sentences("It stops the loop, e.g. a for loop. Then control moves on.")
     ['It stops the loop, e.g. a for loop.', 'Then control moves on.']
 """
 
 from __future__ import annotations
 
+import keyword
 import re
+import threading
 from functools import lru_cache
+
+import Stemmer
 
 __all__ = ["STOPWORDS", "words", "stem", "content_terms", "split_sentences"]
 
-STOPWORDS = frozenset(
-    """
+_ENGLISH = """
     a about above after again against all also am an and any are aren as at be because been before
     being below between both but by can cannot could did didn do does doesn doing don down during each
     either else few for from further had has have having he her here hers herself him himself his how
@@ -26,55 +45,43 @@ STOPWORDS = frozenset(
     those through thus to too under until up upon us very via was we were what when where whether
     which while who whom whose why will with within without would yes yet you your yours yourself
     yourselves tell explain describe give show mean means meant use used using happen happens
-    """.split()
-)
+""".split()
+#: Generic English stop words, Python's keywords and soft keywords left out (they carry meaning here).
+STOPWORDS = frozenset(w for w in _ENGLISH if w not in set(keyword.kwlist) | set(keyword.softkwlist))
 
-_WORD = re.compile(r"[a-z0-9_]+")
+_WORD = re.compile(r"[a-z0-9_]+|<<=?|>>=?|\*\*=?|//=?|[=!<>]=|->|:=|~")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[`A-Z0-9_])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "mr.", "mrs.", "dr.", "fig.", "no.", "approx.")
+_local = threading.local()  # a Stemmer object is not thread-safe: one per thread
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters, digits and underscores, so identifiers stay whole)."""
+    """Lower-cased word tokens (letters, digits and underscores, so identifiers stay whole) and operators.
+
+    >>> words("x <<= 2 if a != b else ~c")
+    ['x', '<<=', '2', 'if', 'a', '!=', 'b', 'else', '~', 'c']
+    """
     return _WORD.findall(text.lower())
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light suffix-stripping stemmer: both sides of every comparison go through it.
+    """The Snowball English stem of ``word``; identifiers (digits, underscores) are kept as they are.
 
-    >>> [stem(w) for w in ("loops", "terminated", "terminating", "terminate", "assertion", "libraries")]
-    ['loop', 'terminat', 'terminat', 'terminat', 'assert', 'library']
+    >>> [stem(w) for w in ("loops", "terminated", "terminating", "assertion", "libraries", "__enter__")]
+    ['loop', 'termin', 'termin', 'assert', 'librari', '__enter__']
     """
-    if len(word) <= 3 or not word.isalpha():
+    if not word.isalpha():
         return word
-    w = word
-    if w.endswith("ies") and len(w) > 4:
-        w = w[:-3] + "y"
-    elif w.endswith("sses"):
-        w = w[:-2]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    for suffix in ("ing", "ed"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            w = w[: -len(suffix)]
-            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]
-            break
-    if w.endswith("ly") and len(w) > 5:
-        w = w[:-2]
-    if w.endswith("ation") and len(w) > 7:
-        w = w[:-3]
-    elif w.endswith(("tion", "sion")) and len(w) > 6:
-        w = w[:-3]
-    if w.endswith("e") and len(w) > 4:
-        w = w[:-1]
-    return w
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def content_terms(text: str) -> list[str]:
-    """Stemmed words of ``text`` without stop words, in order (repeats kept)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    """Stemmed words and operators of ``text`` without stop words or single letters, in order (repeats kept)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or not w.isalpha())]
 
 
 def split_sentences(text: str) -> list[str]:

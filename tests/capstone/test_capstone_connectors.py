@@ -1,16 +1,51 @@
-"""Connectors: Notion export, Confluence HTML export, Markdown folder, single uploads (and what they refuse)."""
+"""Connectors: Notion export, Confluence HTML export, Markdown folder, PDF, single uploads (and what they refuse)."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import pytest
 
+from capstone.rag.chunking import chunk_document
 from capstone.rag.connectors import (
-    UnreadableDocument, UnsupportedDocument, confluence_export, documents_from_path, notion_export, parse_upload,
-    python_reference, wiki_pages,
+    UnreadableDocument,
+    UnsupportedDocument,
+    confluence_export,
+    documents_from_path,
+    notion_export,
+    parse_upload,
+    pdf_to_text,
+    python_reference,
+    wiki_pages,
 )
 from curriculum.paths import DATA_DIR, WIKI_DIR
+
+
+def make_pdf(pages: list[str], *, title: str | None = None, password: str | None = None) -> bytes:
+    """A real PDF written by pypdf: one page per string, each line a text-layer line in Helvetica."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"),
+    }))
+    for text in pages:
+        page = writer.add_blank_page(612, 792)
+        escaped = [line.replace("(", "\\(").replace(")", "\\)") for line in text.splitlines()]
+        stream = DecodedStreamObject()
+        stream.set_data(("BT /F1 12 Tf 14 TL 72 720 Td " + "".join(f"({line}) Tj T* " for line in escaped) + "ET").encode("latin-1"))
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    if title:
+        writer.add_metadata({"/Title": title})
+    if password is not None:
+        writer.encrypt(user_password=password, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def test_default_corpus_sources():
@@ -66,7 +101,9 @@ def test_markdown_folder_and_connector_choice(tmp_path):
 
 
 @pytest.mark.parametrize("name, data, error, status", [
-    ("report.pdf", b"%PDF-1.7 broken", UnsupportedDocument, 415),
+    ("report.pdf", b"%PDF-1.7 broken", UnreadableDocument, 422),
+    ("scan.pdf", b"GIF89a not a pdf", UnreadableDocument, 422),
+    ("bad-front-matter.md", b"---\ntitle: [unclosed\n---\n# Body\n", UnreadableDocument, 422),
     ("tool.exe", b"MZ\x90\x00", UnsupportedDocument, 415),
     ("noext", b"hello", UnsupportedDocument, 415),
     ("empty.md", b"   \n", UnreadableDocument, 422),
@@ -89,3 +126,33 @@ def test_good_uploads():
     assert html.title == "Title" and "Body text" in html.text
     broken = parse_upload("broken.html", b"<html><body><p>unclosed <div>still text", source="upload/u/broken.html")
     assert "unclosed" in broken.text
+
+
+def test_pdf_upload_keeps_each_page_under_its_number():
+    data = make_pdf(["Release checklist\nFreeze the main branch (no merges).", "Tag the release.\nAnnounce it."], title="Runbook")
+    doc = parse_upload("runbook.pdf", data, source="upload/u/runbook.pdf", visibility="private", owner_id=3)
+    assert (doc.title, doc.connector, doc.visibility, doc.owner_id) == ("Runbook", "upload", "private", 3)
+    chunks = chunk_document(doc, 200)
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("Page 1", "Release checklist\nFreeze the main branch (no merges)."), ("Page 2", "Tag the release.\nAnnounce it."),
+    ]
+    untitled = pdf_to_text(make_pdf(["", "Second page opens here\nand goes on."]), "notes.pdf")
+    assert untitled == ("Second page opens here", "## Page 2\n\nSecond page opens here\nand goes on.")
+    assert pdf_to_text(make_pdf(["Readable without a password."], password=""), "open.pdf")[1].endswith("without a password.")
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("encrypted", "encrypted with a password"),
+    ("no text layer", "no text layer"),
+    ("no pages", "no pages"),
+    ("truncated", "damaged"),
+])
+def test_unusable_pdfs_are_refused_with_the_reason(case, reason):
+    good = make_pdf(["Some text on a page.", "More text."])
+    data = {
+        "encrypted": make_pdf(["Secret text."], password="s3cret"), "no text layer": make_pdf(["", ""]),
+        "no pages": make_pdf([]), "truncated": good[: len(good) // 2],
+    }[case]
+    with pytest.raises(UnreadableDocument, match=reason) as exc:
+        parse_upload("file.pdf", data, source="upload/u/file.pdf")
+    assert exc.value.status_code == 422 and "file.pdf" in str(exc.value)

@@ -9,7 +9,8 @@ import importlib
 import pytest
 
 from capstone.agent.citations import check_citations, resolve
-from capstone.agent.tools import CalcError, Evidence, find_expression, safe_eval
+from capstone.agent.calculator import CalcError, find_expression, safe_eval
+from capstone.agent.evidence import Evidence
 from capstone.guard.injection import screen
 from capstone.guard.links import clean, disallowed_urls
 from capstone.guard.output import guard_answer, leaks_canary
@@ -20,7 +21,8 @@ from capstone.settings import Settings
 
 MODULES = [
     "capstone.rag.chunking", "capstone.rag.lexical", "capstone.rag.retriever", "capstone.guard.links",
-    "capstone.guard.injection", "capstone.guard.output", "capstone.agent.citations", "capstone.agent.tools", "capstone.settings",
+    "capstone.guard.injection", "capstone.guard.output", "capstone.agent.citations", "capstone.agent.calculator",
+    "capstone.agent.evidence", "capstone.agent.prompt", "capstone.agent.budget", "capstone.settings",
 ]
 
 
