@@ -31,7 +31,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DIM", "EmbedFn", "MODEL_NAME", "PROGRESS_THRESHOLD", "THREADS_ENV", "embed", "embedding_model", "require_offline_hub"]
+__all__ = [
+    "DIM",
+    "EmbedFn",
+    "MODEL_NAME",
+    "PROGRESS_THRESHOLD",
+    "THREADS_ENV",
+    "embed",
+    "embedding_model",
+    "require_offline_hub",
+]
 
 DIM = 384
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"

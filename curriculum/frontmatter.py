@@ -1,10 +1,10 @@
 """Front matter of Markdown pages (``---`` YAML block first), parsed once, with python-frontmatter.
 
-    >>> meta, body = split_front_matter("---\\ntitle: Cosine\\ntags: [math]\\n---\\n# Cosine\\n")
-    >>> meta["title"], meta["tags"], body
-    ('Cosine', ['math'], '# Cosine')
-    >>> split_front_matter("# No front matter")
-    ({}, '# No front matter')
+>>> meta, body = split_front_matter("---\\ntitle: Cosine\\ntags: [math]\\n---\\n# Cosine\\n")
+>>> meta["title"], meta["tags"], body
+('Cosine', ['math'], '# Cosine')
+>>> split_front_matter("# No front matter")
+({}, '# No front matter')
 """
 
 from __future__ import annotations

@@ -54,8 +54,20 @@ def test_grade_with_wrong_layout_names_the_expected_layout(tmp_path):
 def test_help_lists_the_commands_of_every_group():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("lab", "check", "release", "grade", "workspace", "roadmap", "kernel",
-                    "serve", "ingest", "user", "eval", "wiki"):
+    for command in (
+        "lab",
+        "check",
+        "release",
+        "grade",
+        "workspace",
+        "roadmap",
+        "kernel",
+        "serve",
+        "ingest",
+        "user",
+        "eval",
+        "wiki",
+    ):
         assert f" {command} " in result.output
 
 

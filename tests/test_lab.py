@@ -1,8 +1,6 @@
 """JupyterLab started the way `make lab` starts it: /lab answers and a workspace notebook runs a cell."""
 
 import json
-import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -13,21 +11,37 @@ import websocket
 
 from autograder import Course, release, sync_workspace
 from autograder.cli import lab_command
-from curriculum.roadmap import REPO_ROOT
 from curriculum.net import free_port
-
-
+from curriculum.roadmap import REPO_ROOT
 
 
 def _execute(ws_url: str, code: str, timeout: float = 60) -> str:
     """Run code through the kernel's websocket channels; return its stdout."""
     ws = websocket.create_connection(ws_url, timeout=timeout)
     msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False},
-    }))
+    ws.send(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "username": "test",
+                    "session": uuid.uuid4().hex,
+                    "msg_type": "execute_request",
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                },
+            }
+        )
+    )
     out, deadline = [], time.time() + timeout
     while time.time() < deadline:
         msg = json.loads(ws.recv())
@@ -51,7 +65,9 @@ def lab(tmp_path_factory):
     workspace = root / "workspace"
     sync_workspace(course.root / "release", workspace)
     port, token = free_port(), uuid.uuid4().hex
-    proc = subprocess.Popen(lab_command(workspace, port, token), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        lab_command(workspace, port, token), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -87,9 +103,17 @@ def test_workspace_notebook_runs_a_cell_in_the_project_kernel(lab):
     headers = {"Authorization": f"token {token}"}
     listing = httpx.get(f"{base}/api/contents/00_prereqs", headers=headers, timeout=10).json()
     assert "01_cosine_similarity.ipynb" in [c["name"] for c in listing["content"]]
-    session = httpx.post(f"{base}/api/sessions", headers=headers, timeout=60, json={
-        "path": "00_prereqs/01_cosine_similarity.ipynb", "type": "notebook", "name": "", "kernel": {"name": "aie"},
-    }).json()
+    session = httpx.post(
+        f"{base}/api/sessions",
+        headers=headers,
+        timeout=60,
+        json={
+            "path": "00_prereqs/01_cosine_similarity.ipynb",
+            "type": "notebook",
+            "name": "",
+            "kernel": {"name": "aie"},
+        },
+    ).json()
     kernel_id = session["kernel"]["id"]
     assert session["kernel"]["name"] == "aie"
     ws_url = f"{base.replace('http', 'ws')}/api/kernels/{kernel_id}/channels?token={token}"

@@ -70,5 +70,7 @@ def test_graded_cells_are_well_formed(notebook):
         if meta.get("solution") and cell.cell_type == "code":
             assert "### BEGIN SOLUTION" in cell.source, f"{path}:{meta['grade_id']} has no solution markers"
         if meta.get("grade") and not meta.get("solution"):
-            assert meta.get("points", 0) > 0 and meta.get("locked"), f"{path}:{meta['grade_id']} must be locked with points"
+            assert meta.get("points", 0) > 0 and meta.get("locked"), (
+                f"{path}:{meta['grade_id']} must be locked with points"
+            )
     assert any(c.kind == "test" for c in graded_cells(nb)), f"{path}: no autograded test cell"

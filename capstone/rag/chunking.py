@@ -79,7 +79,12 @@ def _sections(text: str) -> list[tuple[str, str]]:
         md = _MD_HEADING.match(line)
         if md:
             sections.append((md.group(2).strip(), []))
-        elif i + 1 < len(lines) and line.strip() and _UNDERLINE.match(lines[i + 1]) and len(lines[i + 1].strip()) >= min(len(line.strip()), 3):
+        elif (
+            i + 1 < len(lines)
+            and line.strip()
+            and _UNDERLINE.match(lines[i + 1])
+            and len(lines[i + 1].strip()) >= min(len(line.strip()), 3)
+        ):
             sections.append((line.strip(), []))
             i += 1
         else:
@@ -132,12 +137,24 @@ def chunk_document(doc: Document, target_chars: int = 1000) -> list[Chunk]:
                 size += len(part) + 2
         if current:
             tail = "\n\n".join(current)
-            if pieces and pieces[-1][0] == heading and len(tail) < target_chars // 4 and len(pieces[-1][1]) + len(tail) <= target_chars * 1.5:
+            if (
+                pieces
+                and pieces[-1][0] == heading
+                and len(tail) < target_chars // 4
+                and len(pieces[-1][1]) + len(tail) <= target_chars * 1.5
+            ):
                 pieces[-1] = (heading, pieces[-1][1] + "\n\n" + tail)  # a short tail joins its neighbour
             else:
                 pieces.append((heading, tail))
     return [
-        Chunk(id=f"{doc.source}#{i}", source=doc.source, ordinal=i, heading=heading or doc.title, text=text, title=doc.title)
+        Chunk(
+            id=f"{doc.source}#{i}",
+            source=doc.source,
+            ordinal=i,
+            heading=heading or doc.title,
+            text=text,
+            title=doc.title,
+        )
         for i, (heading, text) in enumerate(pieces)
         if text.strip()
     ]

@@ -45,7 +45,13 @@ __all__ = [
 
 #: Extensions accepted by ``POST /v1/documents`` and the format each is read as.
 UPLOAD_TYPES = {
-    ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".rst": "text", ".html": "html", ".htm": "html", ".pdf": "pdf",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".rst": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
 }
 #: A PDF with more pages than this is refused (an upload is a document, not a library).
 MAX_PDF_PAGES = 2000
@@ -108,11 +114,20 @@ def markdown_folder(folder: Path, prefix: str = "markdown") -> list[Document]:
     """Every Markdown or text file below ``folder``, named ``<prefix>/<relative path>``."""
     folder = Path(folder)
     docs = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".md", ".markdown", ".txt")):
+    for path in sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in (".md", ".markdown", ".txt")
+    ):
         rel = path.relative_to(folder).as_posix()
         _, body = _front_matter(_read_text(path), rel)
         if body.strip():
-            docs.append(Document(source=f"{prefix}/{rel}", title=_markdown_title(body, path.stem), text=body.strip(), connector="markdown"))
+            docs.append(
+                Document(
+                    source=f"{prefix}/{rel}",
+                    title=_markdown_title(body, path.stem),
+                    text=body.strip(),
+                    connector="markdown",
+                )
+            )
     return docs
 
 
@@ -147,7 +162,11 @@ def notion_export(path: Path) -> list[Document]:
                 lines += [". ".join(fields) + ".", ""]
         if len(lines) > 2:
             source = "notion/" + "/".join((*trail, f"{db.title} (database)"))
-            docs.append(Document(source=source, title=f"{db.title} (database)", text="\n".join(lines).strip(), connector="notion"))
+            docs.append(
+                Document(
+                    source=source, title=f"{db.title} (database)", text="\n".join(lines).strip(), connector="notion"
+                )
+            )
     return docs
 
 
@@ -209,7 +228,14 @@ def confluence_export(folder: Path) -> list[Document]:
         title, text = html_to_text(_read_text(path))
         if text.strip():
             name = re.sub(r"_\d+$", "", rel.with_suffix("").as_posix())  # Confluence appends the page id
-            docs.append(Document(source=f"confluence/{folder.name}/{name}", title=title or path.stem, text=text, connector="confluence"))
+            docs.append(
+                Document(
+                    source=f"confluence/{folder.name}/{name}",
+                    title=title or path.stem,
+                    text=text,
+                    connector="confluence",
+                )
+            )
     return docs
 
 
@@ -227,17 +253,23 @@ def decode_text(data: bytes, name: str) -> str:
         raise UnreadableDocument(f"{name}: not valid UTF-8 text (byte {exc.start})") from None
 
 
-def parse_upload(filename: str, data: bytes, *, source: str, visibility: str = "public", owner_id: int | None = None) -> Document:
+def parse_upload(
+    filename: str, data: bytes, *, source: str, visibility: str = "public", owner_id: int | None = None
+) -> Document:
     """One uploaded file as a document, or :class:`UnsupportedDocument` saying what is wrong with it."""
     suffix = Path(filename).suffix.lower()
     if suffix not in UPLOAD_TYPES:
-        raise UnsupportedDocument(f"{filename}: unsupported file type {suffix or '(none)'}; accepted: {', '.join(sorted(UPLOAD_TYPES))}")
+        raise UnsupportedDocument(
+            f"{filename}: unsupported file type {suffix or '(none)'}; accepted: {', '.join(sorted(UPLOAD_TYPES))}"
+        )
     if not data.strip():
         raise UnreadableDocument(f"{filename}: the file is empty")
     kind = UPLOAD_TYPES[suffix]
     if kind == "pdf":
         title, text = pdf_to_text(data, filename)
-        return Document(source=source, title=title, text=text, connector="upload", visibility=visibility, owner_id=owner_id)
+        return Document(
+            source=source, title=title, text=text, connector="upload", visibility=visibility, owner_id=owner_id
+        )
     text = decode_text(data, filename)
     if kind == "html":
         if "<" not in text:
@@ -248,7 +280,14 @@ def parse_upload(filename: str, data: bytes, *, source: str, visibility: str = "
         title = _markdown_title(text, Path(filename).stem)
     if not text.strip():
         raise UnreadableDocument(f"{filename}: no text found in the file")
-    return Document(source=source, title=title or Path(filename).stem, text=text.strip(), connector="upload", visibility=visibility, owner_id=owner_id)
+    return Document(
+        source=source,
+        title=title or Path(filename).stem,
+        text=text.strip(),
+        connector="upload",
+        visibility=visibility,
+        owner_id=owner_id,
+    )
 
 
 def pdf_to_text(data: bytes, name: str) -> tuple[str, str]:
@@ -271,7 +310,9 @@ def pdf_to_text(data: bytes, name: str) -> tuple[str, str]:
         if len(reader.pages) == 0:
             raise UnreadableDocument(f"{name}: the PDF has no pages")
         if len(reader.pages) > MAX_PDF_PAGES:
-            raise UnreadableDocument(f"{name}: the PDF has {len(reader.pages)} pages, more than the limit of {MAX_PDF_PAGES}")
+            raise UnreadableDocument(
+                f"{name}: the PDF has {len(reader.pages)} pages, more than the limit of {MAX_PDF_PAGES}"
+            )
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         meta_title = str((reader.metadata or {}).get("/Title") or "").strip()
     except UnreadableDocument:
@@ -279,7 +320,9 @@ def pdf_to_text(data: bytes, name: str) -> tuple[str, str]:
     except FileNotDecryptedError:
         raise UnreadableDocument(f"{name}: the PDF is encrypted with a password; upload a decrypted copy") from None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError) as exc:
-        raise UnreadableDocument(f"{name}: the PDF is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
+        raise UnreadableDocument(
+            f"{name}: the PDF is damaged and cannot be read ({type(exc).__name__}: {exc})"
+        ) from None
     if not any(pages):
         raise UnreadableDocument(f"{name}: the PDF has no text layer (a scan needs OCR first)")
     first_line = next((line.strip() for text in pages for line in text.splitlines() if line.strip()), "")
@@ -304,7 +347,11 @@ def documents_from_path(path: Path, *, visibility: str = "public", owner_id: int
     if path.is_file() and path.suffix.lower() == ".zip":
         docs = notion_export(path)
     elif path.is_file():
-        docs = [parse_upload(path.name, path.read_bytes(), source=f"file/{path.name}", visibility=visibility, owner_id=owner_id)]
+        docs = [
+            parse_upload(
+                path.name, path.read_bytes(), source=f"file/{path.name}", visibility=visibility, owner_id=owner_id
+            )
+        ]
     else:
         kind = _looks_like(path)
         docs = {"notion": notion_export, "confluence": confluence_export, "markdown": markdown_folder}[kind](path)

@@ -34,7 +34,9 @@ class CachedEmbedder:
     The file keeps the ``max_entries`` most recently added vectors (about 1.5 KB each).
     """
 
-    def __init__(self, embed: EmbedFn = default_embed, path: Path | None = None, batch_size: int = 64, max_entries: int = 50_000) -> None:
+    def __init__(
+        self, embed: EmbedFn = default_embed, path: Path | None = None, batch_size: int = 64, max_entries: int = 50_000
+    ) -> None:
         self.embed = embed
         self.path = Path(path) if path else None
         self.batch_size = batch_size

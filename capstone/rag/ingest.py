@@ -72,11 +72,21 @@ class Ingestor:
     def prepare(self, doc: Document) -> tuple[list[Chunk], list[bool]]:
         """Chunks of the cleaned document and the quarantine flag of each."""
         cleaned = clean(doc.text, self.settings.allowed_link_hosts).text
-        chunks = chunk_document(Document(doc.source, doc.title, cleaned, doc.connector, doc.visibility, doc.owner_id), self.settings.chunk_chars)
+        chunks = chunk_document(
+            Document(doc.source, doc.title, cleaned, doc.connector, doc.visibility, doc.owner_id),
+            self.settings.chunk_chars,
+        )
         flags = [screen(c.text, deep=False).flagged for c in chunks]
         return chunks, flags
 
-    def ingest(self, docs: Iterable[Document], *, progress: bool = False, user_id: int | None = None, raise_errors: bool = False) -> IngestReport:
+    def ingest(
+        self,
+        docs: Iterable[Document],
+        *,
+        progress: bool = False,
+        user_id: int | None = None,
+        raise_errors: bool = False,
+    ) -> IngestReport:
         """Store every changed document; returns what happened to each."""
         from curriculum.llm.tokens import count_tokens
 
@@ -115,7 +125,9 @@ class Ingestor:
         finally:
             if bar is not None:
                 bar.close()
-        self.ledger.settle(reservation, cost_usd=cost, input_tokens=tokens, output_tokens=0, model="all-MiniLM-L6-v2", budget=budget)
+        self.ledger.settle(
+            reservation, cost_usd=cost, input_tokens=tokens, output_tokens=0, model="all-MiniLM-L6-v2", budget=budget
+        )
         self.embedder.save()
         report.tokens, report.cost_usd, report.embedded = tokens, cost, len(todo)
         offset = 0

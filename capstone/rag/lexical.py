@@ -234,6 +234,8 @@ class LexicalIndex:
             self._owners.move_to_end(viewer)
             return view
 
-    def search(self, query: str, k: int, viewer: int | None, head_weight: float = HEAD_WEIGHT) -> list[tuple[str, float]]:
+    def search(
+        self, query: str, k: int, viewer: int | None, head_weight: float = HEAD_WEIGHT
+    ) -> list[tuple[str, float]]:
         """The ``k`` best chunks for ``query`` among those ``viewer`` may see, scored with that view's statistics."""
         return self.view(viewer).search(query, k, head_weight)

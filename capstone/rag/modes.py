@@ -1,7 +1,7 @@
 """The retrieval modes, named once: every signature, schema and setting that takes a mode imports them.
 
-    >>> MODES
-    ('hybrid', 'bm25', 'dense')
+>>> MODES
+('hybrid', 'bm25', 'dense')
 """
 
 from __future__ import annotations

@@ -42,7 +42,9 @@ __all__ = ["FUSION_WEIGHTS", "rrf", "fuse", "Retrieval", "Retriever"]
 FUSION_WEIGHTS = {"bm25": 0.3, "dense": 0.7}
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float] | None = None) -> list[tuple[str, float]]:
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
     """Weighted reciprocal-rank fusion: ``score(d) = sum_i w_i / (k + rank_i(d))``, ranks from 1, weights default 1."""
     weights = [1.0] * len(rankings) if weights is None else list(weights)
     if len(weights) != len(rankings):
@@ -78,13 +80,19 @@ class Retrieval:
         """A JSON-ready view of every stage (top ``limit`` of each list)."""
         trim = lambda pairs: [{"chunk_id": cid, "score": round(score, 5)} for cid, score in pairs[:limit]]  # noqa: E731
         return {
-            "mode": self.mode, "bm25": trim(self.bm25), "dense": trim(self.dense), "fused": trim(self.fused),
-            "reranked": trim(self.reranked), "best_similarity": round(self.best_similarity, 4),
+            "mode": self.mode,
+            "bm25": trim(self.bm25),
+            "dense": trim(self.dense),
+            "fused": trim(self.fused),
+            "reranked": trim(self.reranked),
+            "best_similarity": round(self.best_similarity, 4),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 
 
-def fuse(bm25: list[tuple[str, float]], dense: list[tuple[str, float]], k: int, weights: dict[str, float] = FUSION_WEIGHTS) -> list[tuple[str, float]]:
+def fuse(
+    bm25: list[tuple[str, float]], dense: list[tuple[str, float]], k: int, weights: dict[str, float] = FUSION_WEIGHTS
+) -> list[tuple[str, float]]:
     """The fused list of the two stages (one non-empty list is returned as it is)."""
     if not bm25 or not dense:
         return list(bm25 or dense)
@@ -95,8 +103,15 @@ class Retriever:
     """Runs the stages over one :class:`ChunkStore` for one viewer at a time."""
 
     def __init__(
-        self, store: ChunkStore, embed: EmbedFn, *, candidates: int = 30, rrf_k: int = 60, rerank: bool = True,
-        weights: dict[str, float] | None = None, head_weight: float = HEAD_WEIGHT,
+        self,
+        store: ChunkStore,
+        embed: EmbedFn,
+        *,
+        candidates: int = 30,
+        rrf_k: int = 60,
+        rerank: bool = True,
+        weights: dict[str, float] | None = None,
+        head_weight: float = HEAD_WEIGHT,
     ) -> None:
         self.store = store
         self.embed = embed
@@ -107,7 +122,15 @@ class Retriever:
         self.head_weight = head_weight
         self.lexical = LexicalIndex(store)
 
-    def retrieve(self, query: str, *, k: int = 5, viewer: int | None = None, mode: RetrievalMode = "hybrid", rerank: bool | None = None) -> Retrieval:
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        viewer: int | None = None,
+        mode: RetrievalMode = "hybrid",
+        rerank: bool | None = None,
+    ) -> Retrieval:
         """The ``k`` best chunks for ``query`` that ``viewer`` may see."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -137,7 +160,10 @@ class Retriever:
         chosen = [cid for cid, _ in out.final[:k]]
         out.chunks = [table.chunks[rows[c]] for c in chosen if c in rows]
         out.timings_ms = {
-            "load": (t1 - t0) * 1e3, "embed": (t2 - t1) * 1e3, "bm25": (t3 - t2) * 1e3,
-            "dense": (t4 - t3) * 1e3, "fuse_rerank": (t5 - t4) * 1e3,
+            "load": (t1 - t0) * 1e3,
+            "embed": (t2 - t1) * 1e3,
+            "bm25": (t3 - t2) * 1e3,
+            "dense": (t4 - t3) * 1e3,
+            "fuse_rerank": (t5 - t4) * 1e3,
         }
         return out

@@ -111,7 +111,9 @@ class ChunkStore(ABC):
             ).fetchall()
         return [dict(zip(("source", "title", "connector", "visibility", "chunks", "updated_at"), r)) for r in rows]
 
-    def replace_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, flags: list[bool] | None = None) -> WriteResult:
+    def replace_document(
+        self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, flags: list[bool] | None = None
+    ) -> WriteResult:
         """Insert or replace ``doc`` and its chunks atomically; unchanged content is left alone."""
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
@@ -126,7 +128,9 @@ class ChunkStore(ABC):
         undo: list[Callable[[], None]] = []
         try:
             with self.db.transaction() as conn:
-                row = conn.execute("SELECT id, content_hash FROM documents WHERE source = %s FOR UPDATE", (doc.source,)).fetchone()
+                row = conn.execute(
+                    "SELECT id, content_hash FROM documents WHERE source = %s FOR UPDATE", (doc.source,)
+                ).fetchone()
                 if row and row[1] == digest:
                     return "unchanged"
                 if row:
@@ -134,16 +138,36 @@ class ChunkStore(ABC):
                     conn.execute(
                         "UPDATE documents SET title=%s, connector=%s, owner_id=%s, visibility=%s, content_hash=%s, n_chunks=%s, "
                         "flagged=%s, updated_at=now() WHERE id=%s",
-                        (doc.title, doc.connector, doc.owner_id, doc.visibility, digest, len(chunks), sum(flags), doc_id),
+                        (
+                            doc.title,
+                            doc.connector,
+                            doc.owner_id,
+                            doc.visibility,
+                            digest,
+                            len(chunks),
+                            sum(flags),
+                            doc_id,
+                        ),
                     )
                 else:
                     doc_id = conn.execute(
                         "INSERT INTO documents (source, title, connector, owner_id, visibility, content_hash, n_chunks, flagged) "
                         "VALUES (%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
-                        (doc.source, doc.title, doc.connector, doc.owner_id, doc.visibility, digest, len(chunks), sum(flags)),
+                        (
+                            doc.source,
+                            doc.title,
+                            doc.connector,
+                            doc.owner_id,
+                            doc.visibility,
+                            digest,
+                            len(chunks),
+                            sum(flags),
+                        ),
                     ).fetchone()[0]
                 conn.execute("UPDATE corpus_version SET version = version + 1 WHERE id = 1")
-                self._write_chunks(conn, doc_id, doc, chunks, np.asarray(vectors, dtype=np.float32), flags, row is not None, undo)
+                self._write_chunks(
+                    conn, doc_id, doc, chunks, np.asarray(vectors, dtype=np.float32), flags, row is not None, undo
+                )
         except BaseException:
             for step in reversed(undo):  # the registry did not commit: take the backend back too
                 step()
@@ -187,8 +211,15 @@ class ChunkStore(ABC):
     # -- backend ---------------------------------------------------------------------------------
     @abstractmethod
     def _write_chunks(
-        self, conn: psycopg.Connection, doc_id: int, doc: Document, chunks: list[Chunk], vectors: np.ndarray, flags: list[bool],
-        replacing: bool, undo: list[Callable[[], None]],
+        self,
+        conn: psycopg.Connection,
+        doc_id: int,
+        doc: Document,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        flags: list[bool],
+        replacing: bool,
+        undo: list[Callable[[], None]],
     ) -> None:
         """Write a document's chunks inside the registry transaction ``conn``.
 
@@ -224,7 +255,9 @@ class PgVectorStore(ChunkStore):
     def _write_chunks(self, conn, doc_id, doc, chunks, vectors, flags, replacing, undo):
         if replacing:  # same transaction as the registry: a rollback undoes all of it
             conn.execute("DELETE FROM chunks WHERE document_id = %s", (doc_id,))
-        copy_sql = "COPY chunks (id, document_id, ordinal, heading, text, flagged, embedding) FROM STDIN WITH (FORMAT BINARY)"
+        copy_sql = (
+            "COPY chunks (id, document_id, ordinal, heading, text, flagged, embedding) FROM STDIN WITH (FORMAT BINARY)"
+        )
         with conn.cursor() as cur, cur.copy(copy_sql) as copy:
             copy.set_types(["text", "int8", "int4", "text", "text", "bool", "vector"])
             for chunk, vector, flag in zip(chunks, vectors, flags):
@@ -249,7 +282,10 @@ class PgVectorStore(ChunkStore):
     def _load(self, ids):
         if not ids:
             return []
-        return self._rows(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY(%s)", (list(ids),))
+        return self._rows(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY(%s)",
+            (list(ids),),
+        )
 
     def dense_search(self, vector, k, viewer):
         vector = np.asarray(vector, dtype=np.float32)
@@ -274,22 +310,35 @@ class ChromaStore(ChunkStore):
         import chromadb
 
         self.client = chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False))
-        self.collection = self.client.get_or_create_collection(collection, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+        self.collection = self.client.get_or_create_collection(
+            collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
         self._write_lock = threading.RLock()
 
     @staticmethod
     def _meta(doc: Document, chunk: Chunk, flag: bool) -> dict:
         return {
-            "source": doc.source, "title": doc.title, "heading": chunk.heading, "ordinal": chunk.ordinal,
-            "visibility": doc.visibility, "owner": doc.owner_id if doc.owner_id is not None else -1, "flagged": bool(flag),
+            "source": doc.source,
+            "title": doc.title,
+            "heading": chunk.heading,
+            "ordinal": chunk.ordinal,
+            "visibility": doc.visibility,
+            "owner": doc.owner_id if doc.owner_id is not None else -1,
+            "flagged": bool(flag),
         }
 
     @staticmethod
     def _stored(cid: str, text: str, meta: dict) -> StoredChunk:
         owner = meta.get("owner", -1)
         return StoredChunk(
-            cid, meta["source"], meta["title"], meta["heading"], text, meta["visibility"],
-            None if owner == -1 else owner, bool(meta.get("flagged")),
+            cid,
+            meta["source"],
+            meta["title"],
+            meta["heading"],
+            text,
+            meta["visibility"],
+            None if owner == -1 else owner,
+            bool(meta.get("flagged")),
         )
 
     def _old(self, source: str) -> dict:
@@ -303,7 +352,12 @@ class ChromaStore(ChunkStore):
                 with self._write_lock:
                     self.collection.delete(ids=[c.id for c in chunks])
                     if old["ids"]:
-                        self.collection.add(ids=old["ids"], documents=old["documents"], metadatas=old["metadatas"], embeddings=old["embeddings"])
+                        self.collection.add(
+                            ids=old["ids"],
+                            documents=old["documents"],
+                            metadatas=old["metadatas"],
+                            embeddings=old["embeddings"],
+                        )
 
             undo.append(restore)
             if old["ids"]:
@@ -341,7 +395,9 @@ class ChromaStore(ChunkStore):
         where = {"visibility": "public"} if viewer is None else {"$or": [{"visibility": "public"}, {"owner": viewer}]}
         if self.collection.count() == 0:
             return []
-        got = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where, include=["distances"])
+        got = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where, include=["distances"]
+        )
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
 

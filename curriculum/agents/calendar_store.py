@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,7 +56,7 @@ def _utc(value: datetime, what: str) -> datetime:
         raise TypeError(f"{what} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} must be time-zone aware (got naive {value.isoformat()})")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _iso(value: datetime) -> str:
@@ -64,7 +64,7 @@ def _iso(value: datetime) -> str:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ class CalendarStore:
     def person(self, email: str) -> dict[str, str] | None:
         """``{"email", "name", "tz"}`` of a known person, or None."""
         with self._lock:
-            row = self._conn.execute("SELECT email, name, tz FROM people WHERE email = ?", (self._email(email),)).fetchone()
+            row = self._conn.execute(
+                "SELECT email, name, tz FROM people WHERE email = ?", (self._email(email),)
+            ).fetchone()
         return None if row is None else {"email": row[0], "name": row[1], "tz": row[2]}
 
     def people(self) -> list[dict[str, str]]:
@@ -113,8 +115,15 @@ class CalendarStore:
         return [{"email": e, "name": n, "tz": t} for e, n, t in rows]
 
     # events -----------------------------------------------------------------------------------
-    def add_event(self, title: str, start: datetime, end: datetime, attendees: list[str],
-                  organizer: str | None = None, uid: str | None = None) -> Event:
+    def add_event(
+        self,
+        title: str,
+        start: datetime,
+        end: datetime,
+        attendees: list[str],
+        organizer: str | None = None,
+        uid: str | None = None,
+    ) -> Event:
         """Store an event (no overlap check: that is policy, and the caller's job). Returns it."""
         start_utc, end_utc = _utc(start, "start"), _utc(end, "end")
         if end_utc <= start_utc:
@@ -139,7 +148,9 @@ class CalendarStore:
             cur = self._conn.execute("DELETE FROM events WHERE uid = ?", (uid,))
         return cur.rowcount > 0
 
-    def events(self, email: str | None = None, start: datetime | None = None, end: datetime | None = None) -> list[Event]:
+    def events(
+        self, email: str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Event]:
         """Events (of one attendee, when given) that overlap ``[start, end)``, in start order."""
         sql = "SELECT DISTINCT e.uid FROM events e JOIN attendees a ON a.uid = e.uid WHERE 1 = 1"
         args: list[str] = []
@@ -179,9 +190,12 @@ class CalendarStore:
     # internals --------------------------------------------------------------------------------
     def _load(self, uid: str) -> Event:
         title, s, e, organizer = self._conn.execute(
-            "SELECT title, start_utc, end_utc, organizer FROM events WHERE uid = ?", (uid,)).fetchone()
-        people = tuple(r[0] for r in self._conn.execute(
-            "SELECT email FROM attendees WHERE uid = ? ORDER BY email", (uid,)).fetchall())
+            "SELECT title, start_utc, end_utc, organizer FROM events WHERE uid = ?", (uid,)
+        ).fetchone()
+        people = tuple(
+            r[0]
+            for r in self._conn.execute("SELECT email FROM attendees WHERE uid = ? ORDER BY email", (uid,)).fetchall()
+        )
         return Event(uid, title, _parse(s), _parse(e), people, organizer)
 
     @staticmethod

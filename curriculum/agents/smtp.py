@@ -100,14 +100,19 @@ class LocalSMTPServer:
         self.mailbox = Mailbox()
         self._controller = None
 
-    def start(self) -> "LocalSMTPServer":
+    def start(self) -> LocalSMTPServer:
         """Start listening; returns self. Raises RuntimeError when already started."""
         if self._controller is not None:
             raise RuntimeError("the SMTP server is already running")
         from aiosmtpd.controller import Controller
 
-        self._controller = Controller(_Handler(self.mailbox), hostname=self.host, port=self.port,
-                                      server_hostname="aie-local-smtp", ready_timeout=10)
+        self._controller = Controller(
+            _Handler(self.mailbox),
+            hostname=self.host,
+            port=self.port,
+            server_hostname="aie-local-smtp",
+            ready_timeout=10,
+        )
         self._controller.start()
         return self
 
@@ -121,7 +126,7 @@ class LocalSMTPServer:
     def running(self) -> bool:
         return self._controller is not None
 
-    def __enter__(self) -> "LocalSMTPServer":
+    def __enter__(self) -> LocalSMTPServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
@@ -43,7 +43,7 @@ def langsmith_configured() -> bool:
 
 
 def _ts(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
 
 
 class LangSmithExporter(SpanExporter):
@@ -160,16 +160,19 @@ def span_rows(spans: Sequence[ReadableSpan]) -> list[dict[str, Any]]:
     if not spans:
         return []
     t0 = min(s.start_time for s in spans)
-    rows = [{
-        "name": s.name,
-        "span_id": s.context.span_id,
-        "parent_id": s.parent.span_id if s.parent is not None else None,
-        "trace_id": s.context.trace_id,
-        "start_ms": (s.start_time - t0) / 1e6,
-        "end_ms": (s.end_time - t0) / 1e6,
-        "duration_ms": (s.end_time - s.start_time) / 1e6,
-        "attributes": dict(s.attributes or {}),
-    } for s in spans]
+    rows = [
+        {
+            "name": s.name,
+            "span_id": s.context.span_id,
+            "parent_id": s.parent.span_id if s.parent is not None else None,
+            "trace_id": s.context.trace_id,
+            "start_ms": (s.start_time - t0) / 1e6,
+            "end_ms": (s.end_time - t0) / 1e6,
+            "duration_ms": (s.end_time - s.start_time) / 1e6,
+            "attributes": dict(s.attributes or {}),
+        }
+        for s in spans
+    ]
     return sorted(rows, key=lambda r: (r["start_ms"], -r["duration_ms"]))
 
 
@@ -189,8 +192,9 @@ def plot_waterfall(spans: Sequence[ReadableSpan], ax: Any = None, title: str | N
         _, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1))
     labels = []
     for i, r in enumerate(rows):
-        ax.broken_barh([(r["start_ms"], max(r["duration_ms"], 1e-3))], (i - 0.4, 0.8),
-                       color=f"C{depth[r['span_id']] % 10}")
+        ax.broken_barh(
+            [(r["start_ms"], max(r["duration_ms"], 1e-3))], (i - 0.4, 0.8), color=f"C{depth[r['span_id']] % 10}"
+        )
         ax.text(r["end_ms"], i, f" {r['duration_ms']:.1f} ms", va="center", fontsize=8)
         labels.append("  " * depth[r["span_id"]] + r["name"])
     ax.set_yticks(range(len(rows)), labels)

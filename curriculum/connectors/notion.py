@@ -359,8 +359,14 @@ def load_export(path: str | Path) -> NotionExport:
                 if not properties.get(k):
                     properties[k] = v
             db.page_ids.append(nid)
-        raw[nid] = dict(rel=rel, title=heading or name_title, parent_id=parent_id, database_id=database_id,
-                        body=body, properties=properties)
+        raw[nid] = dict(
+            rel=rel,
+            title=heading or name_title,
+            parent_id=parent_id,
+            database_id=database_id,
+            body=body,
+            properties=properties,
+        )
 
     by_path = {info["rel"]: nid for nid, info in raw.items()}
 
@@ -401,8 +407,15 @@ def load_export(path: str | Path) -> NotionExport:
                 page_id = resolve(target, base) or resolve(target, rel_dir)
                 links.append(NotionLink(text=title, target=target, page_id=page_id))
         pages[nid] = NotionPage(
-            id=nid, title=info["title"], path=info["rel"], parent_id=info["parent_id"], breadcrumbs=(),
-            body=info["body"], properties=props, database_id=info["database_id"], links=links,
+            id=nid,
+            title=info["title"],
+            path=info["rel"],
+            parent_id=info["parent_id"],
+            breadcrumbs=(),
+            body=info["body"],
+            properties=props,
+            database_id=info["database_id"],
+            links=links,
         )
 
     def trail(page: NotionPage) -> tuple[str, ...]:

@@ -56,8 +56,11 @@ def load_golden(path: str | Path | None = None) -> list[GoldenQuestion]:
             raise ValueError(f"{path}:{number}: missing field(s) {', '.join(missing)}")
         if len(row["pages"]) != len(row["page_ids"]):
             raise ValueError(f"{path}:{number}: 'pages' and 'page_ids' differ in length")
-        questions.append(GoldenQuestion(row["id"], row["question"], row["answer"], tuple(row["pages"]),
-                                        tuple(row["page_ids"]), row["reference"]))
+        questions.append(
+            GoldenQuestion(
+                row["id"], row["question"], row["answer"], tuple(row["pages"]), tuple(row["page_ids"]), row["reference"]
+            )
+        )
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate question ids")

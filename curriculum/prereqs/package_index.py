@@ -34,6 +34,7 @@ import urllib.request
 import weakref
 import zipfile
 from pathlib import Path
+
 from curriculum.net import free_port
 
 __all__ = ["PackageIndex", "PackageIndexError", "normalize_name", "write_wheel"]
@@ -51,8 +52,6 @@ def normalize_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"not a valid Python project name: {name!r}")
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
 
 
 def _stop_process(proc: subprocess.Popen) -> None:
@@ -144,16 +143,25 @@ class PackageIndex:
     def command(self, port: int) -> list[str]:
         """The pypiserver command line this index runs."""
         cmd = [
-            sys.executable, "-m", "pypiserver", "run",
-            "--host", self.host, "--port", str(port),
-            "--authenticate", ".", "--passwords", ".",   # no authentication: uploads allowed from this machine
-            "--disable-fallback",                         # never redirect to pypi.org
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            "--authenticate",
+            ".",
+            "--passwords",
+            ".",  # no authentication: uploads allowed from this machine
+            "--disable-fallback",  # never redirect to pypi.org
         ]
         if self.overwrite:
             cmd.append("--overwrite")
         return cmd + [str(self.packages_dir)]
 
-    def start(self) -> "PackageIndex":
+    def start(self) -> PackageIndex:
         """Start the server and wait until it answers; returns ``self``."""
         if self.running:
             return self
@@ -190,7 +198,7 @@ class PackageIndex:
         self._proc = None
         self._cleanup()
 
-    def __enter__(self) -> "PackageIndex":
+    def __enter__(self) -> PackageIndex:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -261,8 +269,8 @@ def write_wheel(
     contents = {p: t.encode() for p, t in files.items()}
     contents[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
     contents[f"{info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: curriculum.prereqs\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    ).encode()
+        b"Wheel-Version: 1.0\nGenerator: curriculum.prereqs\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     record = [f"{p},{_record_hash(d)},{len(d)}" for p, d in contents.items()] + [f"{info}/RECORD,,"]
     contents[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
     directory = Path(directory)

@@ -114,9 +114,13 @@ class FaultInjector:
             fault, hit = self.fault, self._rng.random() < self.rate
         provider = getattr(self.model, "provider", "") or "model"
         if hit and fault == "rate_limit":
-            raise ProviderError("429 Too Many Requests (injected)", provider=provider, status_code=429, retryable=True, retry_after=0.0)
+            raise ProviderError(
+                "429 Too Many Requests (injected)", provider=provider, status_code=429, retryable=True, retry_after=0.0
+            )
         if hit and fault == "outage":
-            raise ProviderError("503 Service Unavailable (injected)", provider=provider, status_code=503, retryable=True)
+            raise ProviderError(
+                "503 Service Unavailable (injected)", provider=provider, status_code=503, retryable=True
+            )
         return self.model.complete(messages, **kwargs)
 
 
@@ -143,6 +147,7 @@ def create_app(model: Any = None, *, seed: int = 0, top_k: int = TOP_K):
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import PlainTextResponse
     from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
     from curriculum.embeddings import embed
     from curriculum.llm import ABSTAIN_PREFIX, ProviderError, get_model
 
@@ -157,7 +162,9 @@ def create_app(model: Any = None, *, seed: int = 0, top_k: int = TOP_K):
     errors = Counter("assistant_provider_errors", "Failed provider calls, by kind", ["kind"], registry=registry)
     cost = Counter("assistant_cost_usd", "Spend on model calls in USD", registry=registry)
     tokens = Counter("assistant_tokens", "Model tokens, by direction", ["direction"], registry=registry)
-    answers = Counter("assistant_answers", "Answers, by whether a cited source supports them", ["supported"], registry=registry)
+    answers = Counter(
+        "assistant_answers", "Answers, by whether a cited source supports them", ["supported"], registry=registry
+    )
     latency = Histogram("assistant_request_latency_seconds", "End-to-end latency of /v1/ask", registry=registry)
     for outcome in ("ok", "throttled", "provider_error"):
         requests.labels(outcome=outcome)
@@ -186,7 +193,9 @@ def create_app(model: Any = None, *, seed: int = 0, top_k: int = TOP_K):
     @app.post("/admin/faults")
     def set_fault(body: FaultSwitch) -> dict:
         if body.fault is not None and body.fault not in FAULTS:
-            raise HTTPException(status_code=422, detail=f"unknown fault {body.fault!r}; choose one of {', '.join(FAULTS)} or null")
+            raise HTTPException(
+                status_code=422, detail=f"unknown fault {body.fault!r}; choose one of {', '.join(FAULTS)} or null"
+            )
         provider.set(body.fault if body.fault in ("rate_limit", "outage") else None, body.rate)
         state["fault"], state["rate"] = body.fault, body.rate
         return dict(state)
@@ -229,7 +238,11 @@ def create_app(model: Any = None, *, seed: int = 0, top_k: int = TOP_K):
             "answer": done.text,
             "sources": [f"help-center/{picked[n - 1].id}" for n in cited],
             "supported": supported,
-            "usage": {"input_tokens": done.usage.input_tokens, "output_tokens": done.usage.output_tokens, "cost_usd": done.cost_usd},
+            "usage": {
+                "input_tokens": done.usage.input_tokens,
+                "output_tokens": done.usage.output_tokens,
+                "cost_usd": done.cost_usd,
+            },
         }
 
     @app.get("/metrics", response_class=PlainTextResponse)
@@ -285,12 +298,16 @@ def run_drill(
         raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)} or None")
     if not questions:
         raise ValueError("a drill needs at least one question")
-    httpx.post(base_url.rstrip("/") + "/admin/faults", json={"fault": fault, "rate": rate}, timeout=10).raise_for_status()
+    httpx.post(
+        base_url.rstrip("/") + "/admin/faults", json={"fault": fault, "rate": rate}, timeout=10
+    ).raise_for_status()
     try:
         before = scrape(base_url)
         for _ in _send(base_url, questions):
             pass
         after = scrape(base_url)
     finally:
-        httpx.post(base_url.rstrip("/") + "/admin/faults", json={"fault": None, "rate": 0.0}, timeout=10).raise_for_status()
+        httpx.post(
+            base_url.rstrip("/") + "/admin/faults", json={"fault": None, "rate": 0.0}, timeout=10
+        ).raise_for_status()
     return before, after

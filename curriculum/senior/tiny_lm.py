@@ -80,7 +80,16 @@ class TinyLMConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "context", "steps", "batch_size"):
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "num_layers",
+            "num_heads",
+            "intermediate_size",
+            "context",
+            "steps",
+            "batch_size",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"TinyLMConfig.{name} must be a positive int (got {value!r})")
@@ -179,7 +188,9 @@ def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _optimise(model: Any, batches: Callable[[int], dict], steps: int, lr: float, log: Callable[[int, float], None] | None) -> list[float]:
+def _optimise(
+    model: Any, batches: Callable[[int], dict], steps: int, lr: float, log: Callable[[int, float], None] | None
+) -> list[float]:
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -205,7 +216,9 @@ def _optimise(model: Any, batches: Callable[[int], dict], steps: int, lr: float,
     return losses
 
 
-def pretrain(model: Any, token_ids: Sequence[int], config: TinyLMConfig, log: Callable[[int, float], None] | None = None) -> list[float]:
+def pretrain(
+    model: Any, token_ids: Sequence[int], config: TinyLMConfig, log: Callable[[int, float], None] | None = None
+) -> list[float]:
     """Next-token pretraining on random windows of one long token stream; returns the loss per step."""
     import torch
 
@@ -263,7 +276,9 @@ def fine_tune(
             answer = tokenizer(example[1] + eos, add_special_tokens=False)["input_ids"]
             ids, targets = prompt + answer, [-100] * len(prompt) + answer
         else:
-            raise ValueError(f"an example must be a string or a (prompt, completion) pair of strings (got {example!r:.80})")
+            raise ValueError(
+                f"an example must be a string or a (prompt, completion) pair of strings (got {example!r:.80})"
+            )
         encoded.append((ids[-max_length:], targets[-max_length:]))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
     generator = torch.Generator().manual_seed(seed)
@@ -305,7 +320,9 @@ def _build(config: TinyLMConfig, text: str, target: Path, verbose: bool) -> None
             print(f"  step {step:>4}  loss {loss:.3f}  ({time.perf_counter() - start:.0f} s)")
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # same float results on every machine; on a shared CPU also faster than two contending threads
+    torch.set_num_threads(
+        1
+    )  # same float results on every machine; on a shared CPU also faster than two contending threads
     try:
         with torch.random.fork_rng():
             losses = pretrain(model, ids, config, log)

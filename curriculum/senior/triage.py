@@ -178,7 +178,13 @@ def label_logprobs(
                     follow = torch.tensor([lab[:-1]] * n, device=device)
                     cont_mask = torch.cat([mask, torch.ones_like(follow)], dim=1)
                     cont_pos = positions[:, -1:] + torch.arange(1, len(lab), device=device)
-                    step = model(input_ids=follow, attention_mask=cont_mask, position_ids=cont_pos, use_cache=True, **{cache_arg: cache})
+                    step = model(
+                        input_ids=follow,
+                        attention_mask=cont_mask,
+                        position_ids=cont_pos,
+                        use_cache=True,
+                        **{cache_arg: cache},
+                    )
                     logp = torch.log_softmax(step.logits.float(), dim=-1)
                     target = torch.tensor(lab[1:], device=device)
                     total += logp.gather(-1, target.expand(n, -1).unsqueeze(-1)).squeeze(-1).sum(-1)
@@ -187,7 +193,9 @@ def label_logprobs(
     return scores
 
 
-def predict_labels(model: Any, tokenizer: Any, ticket_texts: Sequence[str], labels: Sequence[str] = LABELS) -> list[str]:
+def predict_labels(
+    model: Any, tokenizer: Any, ticket_texts: Sequence[str], labels: Sequence[str] = LABELS
+) -> list[str]:
     """The highest-scoring label for each ticket."""
     scores = label_logprobs(model, tokenizer, ticket_texts, labels)
     return [labels[i] for i in scores.argmax(axis=1)]
@@ -293,7 +301,13 @@ def _build_triage(base: Path, settings: TriageLoRA, target: Path, verbose: bool)
         print(f"triage model: first use, LoRA fine-tuning the tiny LM ({settings.steps} steps); cached at {target}")
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True)
-    config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, target_modules=list(settings.target_modules), lora_dropout=0.0, task_type="CAUSAL_LM")
+    config = LoraConfig(
+        r=settings.r,
+        lora_alpha=settings.alpha,
+        target_modules=list(settings.target_modules),
+        lora_dropout=0.0,
+        task_type="CAUSAL_LM",
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # reproducible weights, and no thread contention on a shared CPU
     try:
@@ -301,7 +315,15 @@ def _build_triage(base: Path, settings: TriageLoRA, target: Path, verbose: bool)
             torch.manual_seed(settings.seed)
             peft_model = get_peft_model(model, config)
             examples = [training_example(t) for t in load_split("train")]
-            losses = fine_tune(peft_model, tokenizer, examples, steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr, seed=settings.seed)
+            losses = fine_tune(
+                peft_model,
+                tokenizer,
+                examples,
+                steps=settings.steps,
+                batch_size=settings.batch_size,
+                lr=settings.lr,
+                seed=settings.seed,
+            )
     finally:
         torch.set_num_threads(threads)
     merged = peft_model.merge_and_unload()

@@ -9,12 +9,17 @@ import typer
 
 from curriculum.paths import REPO_ROOT
 
-wiki_app = typer.Typer(help="The roadmap site: roadmap page generated from roadmap.toml plus the wiki.",
-                       no_args_is_help=True)
+wiki_app = typer.Typer(
+    help="The roadmap site: roadmap page generated from roadmap.toml plus the wiki.", no_args_is_help=True
+)
 
 OutOption = Annotated[Path, typer.Option("--out", help="folder for the built site (replaced on each build)")]
-LabOption = Annotated[str | None, typer.Option(
-    "--lab-url", help="JupyterLab base URL the notebook links open (default: $AIE_LAB_URL or http://127.0.0.1:8888)")]
+LabOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lab-url", help="JupyterLab base URL the notebook links open (default: $AIE_LAB_URL or http://127.0.0.1:8888)"
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -29,18 +34,21 @@ def _build(out: Path, lab_url: str | None, strict: bool):
     try:
         roadmap = load_roadmap()
         report = build_site(out, roadmap=roadmap, lab=lab_url)
-        problems = coverage_problems(roadmap) + link_problems(report.out) + lab_link_problems(
-            report.out, _lab(lab_url))
+        problems = coverage_problems(roadmap) + link_problems(report.out) + lab_link_problems(report.out, _lab(lab_url))
     except (WikiError, RoadmapError) as exc:
         _fail(str(exc))
     for warning in report.warnings:
         typer.echo(f"mkdocs: {warning}", err=True)
-    typer.echo(f"built {report.out} in {report.seconds:.1f} s: {len(report.wiki_pages)} wiki page(s), "
-               f"{report.html_pages} HTML page(s); {len(report.chips)} chips: {report.chips_to_pages} to pages, "
-               f"{report.chips_to_backlog} to the backlog")
+    typer.echo(
+        f"built {report.out} in {report.seconds:.1f} s: {len(report.wiki_pages)} wiki page(s), "
+        f"{report.html_pages} HTML page(s); {len(report.chips)} chips: {report.chips_to_pages} to pages, "
+        f"{report.chips_to_backlog} to the backlog"
+    )
     if report.math != "katex":
-        typer.echo("formulas are shown as TeX source: install Debian's libjs-katex (or set AIE_KATEX_DIR) "
-                   "to typeset them", err=True)
+        typer.echo(
+            "formulas are shown as TeX source: install Debian's libjs-katex (or set AIE_KATEX_DIR) to typeset them",
+            err=True,
+        )
     if problems:
         typer.echo("problems:\n  " + "\n  ".join(problems), err=True)
     if strict and (problems or report.warnings):

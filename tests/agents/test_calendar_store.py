@@ -1,11 +1,11 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from curriculum.agents.calendar_store import CalendarStore
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture()
@@ -33,7 +33,10 @@ def test_busy_merges_and_clips(cal):
     cal.add_event("c", day.replace(hour=15), day.replace(hour=16), ["ana@example.com"])
     cal.add_event("other", day.replace(hour=12), day.replace(hour=13), ["bo@example.com"])
     busy = cal.busy("ana@example.com", day.replace(hour=10), day.replace(hour=15, minute=30))
-    assert busy == [(day.replace(hour=10), day.replace(hour=11)), (day.replace(hour=15), day.replace(hour=15, minute=30))]
+    assert busy == [
+        (day.replace(hour=10), day.replace(hour=11)),
+        (day.replace(hour=15), day.replace(hour=15, minute=30)),
+    ]
     # touching intervals do not overlap: an event ending at 11:00 leaves 11:00 free
     assert cal.events("ana@example.com", day.replace(hour=11), day.replace(hour=12)) == []
 

@@ -1,13 +1,13 @@
 """The hand-written eval data of the meeting agent is well-formed and consistent with its seed calendar."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from curriculum.agents.calendar_store import CalendarStore
 from curriculum.paths import DATA_DIR
 
 EVAL_DIR = DATA_DIR / "agent-evals"
-UTC = timezone.utc
+UTC = UTC
 
 
 def _utc(text: str) -> datetime:

@@ -10,7 +10,9 @@ def _message(to: str, subject: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "organizer@example.com", to, subject
     msg.set_content("see attachment")
-    msg.add_attachment(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", maintype="text", subtype="calendar", filename="invite.ics")
+    msg.add_attachment(
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", maintype="text", subtype="calendar", filename="invite.ics"
+    )
     return msg
 
 

@@ -80,5 +80,7 @@ def test_traces_are_posted_to_langsmith_as_nested_runs(fake_langsmith):
     root = by_name["rag.query"]
     assert root.get("parent_run_id") is None and root["inputs"] == {"question": "what is pass?"}
     assert by_name["embed"]["parent_run_id"] == root["id"] and by_name["embed"]["run_type"] == "embedding"
-    assert by_name["generate"]["run_type"] == "llm" and by_name["generate"]["outputs"] == {"output.answer": "a null operation [1]"}
+    assert by_name["generate"]["run_type"] == "llm" and by_name["generate"]["outputs"] == {
+        "output.answer": "a null operation [1]"
+    }
     assert {r["trace_id"] for r in runs} == {root["id"]}

@@ -35,14 +35,29 @@ def write(root: Path, rel: str, text: str, bom: bool = False) -> None:
 
 def small_export(root: Path) -> Path:
     """Root page A with a child page B, a database D (rows C, E) and links of every kind."""
-    write(root, f"Home {A}.md", f"# Home\n\nSee [Child](Home%20{A}/Child%20{B}.md) and [gone](https://www.notion.so/x/Old-{'f' * 32}).\n"
-          f"![logo](Home%20{A}/logo.png)\n")
-    write(root, f"Home {A}/Child {B}.md", f"# Child: the real title\n\nBack to [Home](../Home%20{A}.md).\n"
-          f"Web: [docs](https://example.com/page). Same page by URL: [home](https://www.notion.so/ws/Home-{A}).\n")
-    write(root, f"Home {A}/Tasks {D}.csv", "Name,Status,Blocks\n"
-          f"Write docs,Done,Fix bug (Tasks%20{D}/Fix%20bug%20{E}.md)\nFix bug,Open,\n", bom=True)
-    write(root, f"Home {A}/Tasks {D}/Write docs {C}.md",
-          f"# Write docs\n\nStatus: Done\nBlocks: Fix bug (Fix%20bug%20{E}.md)\n\nNote: this line is body text.\n")
+    write(
+        root,
+        f"Home {A}.md",
+        f"# Home\n\nSee [Child](Home%20{A}/Child%20{B}.md) and [gone](https://www.notion.so/x/Old-{'f' * 32}).\n"
+        f"![logo](Home%20{A}/logo.png)\n",
+    )
+    write(
+        root,
+        f"Home {A}/Child {B}.md",
+        f"# Child: the real title\n\nBack to [Home](../Home%20{A}.md).\n"
+        f"Web: [docs](https://example.com/page). Same page by URL: [home](https://www.notion.so/ws/Home-{A}).\n",
+    )
+    write(
+        root,
+        f"Home {A}/Tasks {D}.csv",
+        f"Name,Status,Blocks\nWrite docs,Done,Fix bug (Tasks%20{D}/Fix%20bug%20{E}.md)\nFix bug,Open,\n",
+        bom=True,
+    )
+    write(
+        root,
+        f"Home {A}/Tasks {D}/Write docs {C}.md",
+        f"# Write docs\n\nStatus: Done\nBlocks: Fix bug (Fix%20bug%20{E}.md)\n\nNote: this line is body text.\n",
+    )
     write(root, f"Home {A}/Tasks {D}/Fix bug {E}.md", "# Fix bug\n\nStatus: Open\n\nSteps go here.\n")
     write(root, "README.md", "# not a Notion page\n")
     return root
@@ -73,7 +88,10 @@ def test_shipped_hierarchy_and_titles(larkspur: NotionExport) -> None:
     runbook = larkspur.page("Postgres Primary Failover")
     assert runbook.breadcrumbs == ("Larkspur Wiki", "Engineering", "On-call", "Runbooks")
     assert larkspur.pages[runbook.parent_id].title == "On-call"
-    assert {p.title for p in larkspur.children(larkspur.page("On-call").id)} >= {"Severity Levels", "Postgres Primary Failover"}
+    assert {p.title for p in larkspur.children(larkspur.page("On-call").id)} >= {
+        "Severity Levels",
+        "Postgres Primary Failover",
+    }
 
 
 def test_shipped_links_resolve(larkspur: NotionExport) -> None:
@@ -98,7 +116,12 @@ def test_shipped_databases(larkspur: NotionExport) -> None:
     assert linked == {"Multi-currency Ledger", "Smart Match v2"}
     assert not plan.body.startswith("Date:")
     spec = larkspur.page("Smart Match v2")
-    assert spec.properties == {"Status": "In progress", "Owner": "Mei Lin Chen", "Target release": "May 2026", "Priority": "P0"}
+    assert spec.properties == {
+        "Status": "In progress",
+        "Owner": "Mei Lin Chen",
+        "Target release": "May 2026",
+        "Priority": "P0",
+    }
     assert "Status: In progress" in spec.text()
     assert spec.text(breadcrumbs=True).startswith("Larkspur Wiki > Product > Product Specs\n\n# Smart Match v2")
 

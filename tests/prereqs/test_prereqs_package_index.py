@@ -15,7 +15,12 @@ UV = Path(sys.executable).with_name("uv")
 
 
 def uv_env(tmp_path: Path) -> dict:
-    return {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache"), "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1"}
+    return {
+        **os.environ,
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_CONFIG": "1",
+    }
 
 
 def test_normalize_name():
@@ -54,23 +59,58 @@ def test_index_serves_uploads_and_installs(tmp_path):
 
         # a real upload with twine
         newer = write_wheel(tmp_path / "dist", "aie-demo", "1.1.0", {"aie_demo/__init__.py": "VALUE = 'two'\n"})
-        up = subprocess.run([sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
-                             "--repository-url", index.upload_url, "-u", "x", "-p", "x", str(newer)],
-                            capture_output=True, text=True)
+        up = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "twine",
+                "upload",
+                "--non-interactive",
+                "--disable-progress-bar",
+                "--repository-url",
+                index.upload_url,
+                "-u",
+                "x",
+                "-p",
+                "x",
+                str(newer),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert up.returncode == 0, up.stdout + up.stderr
         assert (packages / newer.name).is_file()
         # versions are immutable unless overwrite=True, as on PyPI
-        again = subprocess.run([sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
-                                "--repository-url", index.upload_url, "-u", "x", "-p", "x", str(newer)],
-                               capture_output=True, text=True)
+        again = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "twine",
+                "upload",
+                "--non-interactive",
+                "--disable-progress-bar",
+                "--repository-url",
+                index.upload_url,
+                "-u",
+                "x",
+                "-p",
+                "x",
+                str(newer),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert again.returncode != 0
 
         # install the newest version into a fresh venv with uv, from this index only
         env = uv_env(tmp_path)
         subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(tmp_path / "venv")], env=env, check=True)
         py = tmp_path / "venv" / "bin" / "python"
-        subprocess.run([str(UV), "pip", "install", "-q", "--python", str(py), "--index-url", index.simple_url, "aie-demo"],
-                       env=env, check=True)
+        subprocess.run(
+            [str(UV), "pip", "install", "-q", "--python", str(py), "--index-url", index.simple_url, "aie-demo"],
+            env=env,
+            check=True,
+        )
         out = subprocess.run([str(py), "-c", "import aie_demo; print(aie_demo.VALUE)"], capture_output=True, text=True)
         assert out.stdout.strip() == "two"
     assert not index.running
@@ -89,7 +129,7 @@ def test_owned_folder_is_removed_and_bad_host_refused():
     unstarted = PackageIndex()
     scratch = unstarted.log_path.parent
     with pytest.raises(PackageIndexError):
-        unstarted.url
+        _ = unstarted.url
     del unstarted
     gc.collect()
     assert not scratch.exists(), "an index that was never started leaves nothing behind"

@@ -36,6 +36,15 @@ def micro_llama():
         * 20
     )
     tokenizer = tiny_lm.train_tokenizer(text, 300)
-    config = tiny_lm.TinyLMConfig(vocab_size=300, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, context=16, steps=3, batch_size=2)
+    config = tiny_lm.TinyLMConfig(
+        vocab_size=300,
+        hidden_size=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=32,
+        context=16,
+        steps=3,
+        batch_size=2,
+    )
     model = tiny_lm.build_model(config, tokenizer).eval()
     return model, tokenizer, text

@@ -7,7 +7,9 @@ import torch
 
 from curriculum.senior import tiny_lm
 
-MICRO = tiny_lm.TinyLMConfig(vocab_size=300, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, context=16, steps=2, batch_size=2)
+MICRO = tiny_lm.TinyLMConfig(
+    vocab_size=300, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, context=16, steps=2, batch_size=2
+)
 
 
 def test_config_refuses_nonsense():
@@ -51,7 +53,11 @@ def test_model_is_llama_with_linear_layers(micro_llama):
 
 
 def test_build_is_cached_and_reused(private_cache, monkeypatch):
-    monkeypatch.setattr(tiny_lm, "corpus_text", lambda: "The pass statement does nothing.\n\nLoops repeat code until a condition fails.\n\n" * 30)
+    monkeypatch.setattr(
+        tiny_lm,
+        "corpus_text",
+        lambda: "The pass statement does nothing.\n\nLoops repeat code until a condition fails.\n\n" * 30,
+    )
     path = tiny_lm.tiny_lm_path(MICRO, verbose=False)
     assert path.parent == private_cache / "tiny-lm" and (path / "config.json").is_file()
     meta = tiny_lm.metadata(MICRO)

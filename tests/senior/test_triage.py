@@ -36,7 +36,9 @@ def test_answer_perplexity_matches_the_gold_scores(micro_llama):
     model, tokenizer, _ = micro_llama
     tickets = triage.load_split("heldout")[:4]
     scores = _naive_scores(model, tokenizer, [t.text for t in tickets], triage.LABELS)
-    lengths = [len(tokenizer(f" {l}{tokenizer.eos_token}", add_special_tokens=False)["input_ids"]) for l in triage.LABELS]
+    lengths = [
+        len(tokenizer(f" {l}{tokenizer.eos_token}", add_special_tokens=False)["input_ids"]) for l in triage.LABELS
+    ]
     idx = [triage.LABELS.index(t.label) for t in tickets]
     want = math.exp(-sum(scores[k, i] for k, i in enumerate(idx)) / sum(lengths[i] for i in idx))
     assert abs(triage.answer_perplexity(model, tokenizer, tickets) - want) < 1e-3 * want
@@ -44,13 +46,23 @@ def test_answer_perplexity_matches_the_gold_scores(micro_llama):
 
 def test_perplexity_of_texts(micro_llama):
     model, tokenizer, _ = micro_llama
-    value = triage.perplexity(model, tokenizer, ["a short text", "and another, somewhat longer text than the first"], batch_size=1)
-    assert value > 1 and value == pytest.approx(triage.perplexity(model, tokenizer, ["a short text", "and another, somewhat longer text than the first"], batch_size=2), rel=1e-4)
+    value = triage.perplexity(
+        model, tokenizer, ["a short text", "and another, somewhat longer text than the first"], batch_size=1
+    )
+    assert value > 1 and value == pytest.approx(
+        triage.perplexity(
+            model, tokenizer, ["a short text", "and another, somewhat longer text than the first"], batch_size=2
+        ),
+        rel=1e-4,
+    )
 
 
 def test_prompts_and_errors():
     text = triage.prompt_text("My card was charged twice.")
-    assert text == "user: Which team: billing, account, bug, feature or cancel?\nTicket: My card was charged twice.\nassistant:"
+    assert (
+        text
+        == "user: Which team: billing, account, bug, feature or cancel?\nTicket: My card was charged twice.\nassistant:"
+    )
     for label in triage.LABELS:
         assert label in text
     ticket = triage.load_split("train")[0]
