@@ -1,18 +1,24 @@
-"""The FastAPI app factory: routers, error mapping, size limits, metrics and the web page.
+"""The FastAPI app factory: routers, error mapping, body limits, security headers, metrics and the web page.
 
 ``create_app(settings)`` opens the assistant when the app starts (and brings the default corpus
-up to date: everything on the first start, changed pages later); ``create_app(assistant=...)`` serves an assistant built elsewhere
-(tests, benchmarks). Errors map to clear 4xx answers:
+up to date: everything on the first start, changed pages later); ``create_app(assistant=...)`` serves an
+assistant built elsewhere (tests, benchmarks); ``uvicorn capstone.app:create_app --factory`` (what
+``aie serve --workers N`` runs in each worker) reads the settings from the environment.
+``/docs`` is Swagger UI served from the package (fastapi-offline): it works without a network.
+Errors map to clear 4xx answers:
 
 =========================  ======  =========================================
 cause                      status  body
 =========================  ======  =========================================
 no/unknown API key         401     ``{"detail": "..."}``
 over per-request limit     402     ``{"detail", "limit_usd"}``
-body too large             413     ``{"detail"}``
+role does not allow it     403     ``{"detail"}``
+unknown document/request   404     ``{"detail"}``
+body too large (stream)    413     ``{"detail"}``
 unsupported upload type    415     ``{"detail"}``
-invalid input              422     FastAPI's validation details
+invalid input, bad file    422     ``{"detail"}`` (FastAPI's validation details for schema errors)
 daily ceiling reached      429     ``{"detail", "feature"}`` + ``Retry-After``
+caller's quota reached     429     ``{"detail", "quota"}`` + ``Retry-After``
 model provider failed      503     ``{"detail"}``
 =========================  ======  =========================================
 """
@@ -20,57 +26,26 @@ model provider failed      503     ``{"detail"}``
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.middleware.base import BaseHTTPMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 
-from capstone.api import ask, documents
+from capstone.api import ask, documents, feedback
 from capstone.api.deps import AssistantDep
-from capstone.cost.ledger import BudgetExceeded, RequestLimitExceeded
+from capstone.api.middleware import BodyLimit, Measure, SecurityHeaders
+from capstone.cost.ledger import BudgetExceeded, QuotaExceeded, RequestLimitExceeded
 from capstone.metrics import CONTENT_TYPE, Metrics
 from capstone.service import Assistant
 from capstone.settings import Settings
-from capstone.web import PAGE
+from capstone.web import add_web_page
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("capstone")
 _JSON_LIMIT = 64 * 1024
-
-
-class _SizeLimit(BaseHTTPMiddleware):
-    """Refuse bodies over the limits before they are read (413)."""
-
-    def __init__(self, app, upload_limit: int) -> None:
-        super().__init__(app)
-        self.upload_limit = upload_limit
-
-    async def dispatch(self, request: Request, call_next):
-        length = request.headers.get("content-length")
-        limit = self.upload_limit + _JSON_LIMIT if request.url.path.startswith("/v1/documents") else _JSON_LIMIT
-        if length is not None:
-            try:
-                too_big = int(length) > limit
-            except ValueError:
-                return JSONResponse({"detail": "invalid Content-Length header"}, status_code=400)
-            if too_big:
-                return JSONResponse({"detail": f"request body of {length} bytes is over the limit of {limit}"}, status_code=413)
-        return await call_next(request)
-
-
-class _Measure(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics: Metrics = request.app.state.metrics
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - started)
-        return response
+_FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the visibility field around an upload
 
 
 def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None) -> FastAPI:
@@ -88,23 +63,39 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         if owned and app.state.assistant is not None:
             app.state.assistant.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="AI Engineer Track docs assistant",
-        version="1.0.0",
+        version="1.1.0",
         description="Cited answers over the Python language reference and the project wiki, with an agent loop, "
-        "an injection guard and a cost ceiling.",
+        "an injection guard, output sanitizing, roles, per-caller quotas and a cost ceiling.",
         lifespan=lifespan,
     )
     app.state.assistant = assistant
     app.state.metrics = Metrics(lambda: app.state.assistant)
-    app.add_middleware(_Measure)
-    app.add_middleware(_SizeLimit, upload_limit=settings.max_upload_bytes)
+
+    def body_limit(method: str, path: str) -> int:
+        if method == "POST" and path.rstrip("/") == "/v1/documents":
+            return settings.max_upload_bytes + _FORM_OVERHEAD
+        return _JSON_LIMIT
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(Measure)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors included, carries the headers
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(feedback.router)
+
+    @app.exception_handler(QuotaExceeded)
+    async def _quota(request: Request, exc: QuotaExceeded):
+        return JSONResponse(
+            {"detail": str(exc), "quota": exc.kind}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(BudgetExceeded)
     async def _budget(request: Request, exc: BudgetExceeded):
-        return JSONResponse({"detail": str(exc), "feature": exc.feature}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        return JSONResponse(
+            {"detail": str(exc), "feature": exc.feature}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(RequestLimitExceeded)
     async def _request_limit(request: Request, exc: RequestLimitExceeded):
@@ -117,19 +108,21 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         log.error("model call failed: %s", exc)
         return JSONResponse({"detail": f"the model provider failed: {type(exc).__name__}: {exc}"}, status_code=503)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz(assistant: AssistantDep) -> dict:
-        """Liveness plus what is being served."""
-        counts = assistant.document_counts()
-        return {"status": "ok", "store": assistant.store.name, "model": getattr(assistant.model, "spec", str(assistant.model)), "documents": counts}
+    @app.get("/healthz", tags=["operations"], responses={503: {"description": "the database does not answer"}})
+    def healthz(assistant: AssistantDep) -> JSONResponse:
+        """Liveness: ``{"status": "ok"}`` when the database answers (nothing else is shown)."""
+        try:
+            with assistant.db.connection() as conn:
+                conn.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def metrics() -> Response:
         """Prometheus text format: requests, latency histogram, cost, tokens and budget state."""
         return Response(app.state.metrics.render(), media_type=CONTENT_TYPE)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> HTMLResponse:
-        return HTMLResponse(PAGE)
+    add_web_page(app)
 
     return app

@@ -1,4 +1,4 @@
-"""``aie serve``, ``aie ingest``, ``aie user add`` and ``aie eval``: parse, call the service, print.
+"""``aie serve``, ``aie ingest``, ``aie user add``, ``aie feedback export`` and ``aie eval``: parse, call the service, print.
 
 Registered into the main ``aie`` command by :func:`register`; imports stay inside the commands so
 ``aie --help`` stays fast.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 __all__ = ["register"]
 
 user_app = typer.Typer(help="Users and API keys of the capstone service.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Ratings of the capstone's answers.", no_args_is_help=True)
 
 
 def _fail(message: str) -> None:
@@ -22,22 +23,33 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _assistant():
-    from capstone.service import Assistant
+def _settings():
     from capstone.settings import Settings
 
     try:
-        settings = Settings()
+        return Settings()
     except ValueError as exc:
         _fail(f"invalid configuration: {exc}")
-    return Assistant.open(settings)
+
+
+def _assistant():
+    from capstone.service import Assistant
+
+    return Assistant.open(_settings())
 
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes sharing one Postgres")] = 1,
 ) -> None:
-    """Start the docs assistant (ingests the default corpus on the first start, with a progress bar)."""
+    """Start the docs assistant (ingests the default corpus on the first start, with a progress bar).
+
+    With ``--workers N`` this process starts the database (the embedded one, unless DATABASE_URL names
+    another), brings the corpus up to date once, then runs N uvicorn workers that all use it.
+    """
+    import os
+
     import uvicorn
 
     from capstone.app import create_app
@@ -47,17 +59,28 @@ def serve(
         typer.echo("checking the default corpus (Python language reference + wiki) ...")
         report = assistant.ensure_default_corpus(progress=True)
         typer.echo(f"index: {report.summary()}")
-    typer.echo(f"serving on http://{host}:{port}/  (API docs: /docs, metrics: /metrics)")
-    try:
-        uvicorn.run(create_app(assistant=assistant), host=host, port=port, log_level="info")
-    finally:
-        assistant.close()
+    typer.echo(f"serving on http://{host}:{port}/ with {workers} worker(s)  (API docs: /docs, metrics: /metrics)")
+    if workers == 1:
+        try:
+            uvicorn.run(create_app(assistant=assistant), host=host, port=port, log_level="info")
+        finally:
+            assistant.close()
+        return
+    os.environ["DATABASE_URL"] = assistant.db.url  # every worker joins the database started here
+    os.environ["AIE_DEFAULT_CORPUS"] = "false"  # indexed above, once
+    assistant.close()
+    uvicorn.run("capstone.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 def ingest(
-    path: Annotated[Path, typer.Argument(help="a file, a folder of Markdown, a Notion export (folder or .zip) or a Confluence HTML export")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="a file, a folder of Markdown, a Notion export (folder or .zip) or a Confluence HTML export"
+        ),
+    ],
     visibility: Annotated[str, typer.Option(help="public or private")] = "public",
-    user: Annotated[Optional[str], typer.Option(help="owner of the documents (required for private)")] = None,
+    user: Annotated[str | None, typer.Option(help="owner of the documents (required for private)")] = None,
 ) -> None:
     """Ingest documents into the index (idempotent: unchanged documents are skipped)."""
     from capstone.rag.connectors import UnsupportedDocument, documents_from_path
@@ -95,30 +118,75 @@ def ingest(
 
 
 @user_app.command("add")
-def user_add(name: Annotated[str, typer.Argument(help="user name: letters, digits, '.', '_' or '-'")]) -> None:
+def user_add(
+    name: Annotated[str, typer.Argument(help="user name: letters, digits, '.', '_' or '-'")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="reader (private uploads), editor (may publish) or admin (may delete any document; no quota)"
+        ),
+    ] = "reader",
+) -> None:
     """Create a user and print its API key (shown only once)."""
-    from capstone.guard.auth import InvalidName, UserExists, create_user
+    from capstone.db import Database
+    from capstone.guard.auth import InvalidName, InvalidRole, UserExists, create_user
 
-    assistant = _assistant()
+    db = Database.open(_settings())
     try:
-        user, key = create_user(assistant.db, name)
-    except (InvalidName, UserExists) as exc:
+        user, key = create_user(db, name, role=role)
+    except (InvalidName, InvalidRole, UserExists) as exc:
         _fail(str(exc))
     finally:
-        assistant.close()
-    typer.echo(f"created user {user.name} (id {user.id}); API key (store it now, it is not shown again):")
+        db.close()
+    typer.echo(f"created {user.role} {user.name} (id {user.id}); API key (store it now, it is not shown again):")
     typer.echo(key)
 
 
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Path | None, typer.Option(help="JSONL file to write (default: standard output)")] = None,
+) -> None:
+    """Write every rated answer as an eval-case candidate (JSON lines; see capstone.feedback)."""
+    from capstone.db import Database
+    from capstone.feedback import export_candidates
+
+    db = Database.open(_settings())
+    try:
+        lines = [json.dumps(c, ensure_ascii=False) for c in export_candidates(db)]
+    finally:
+        db.close()
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{out}: cannot write: {exc.strerror or exc}")
+    typer.echo(f"{len(lines)} candidate(s) written to {out}", err=True)
+
+
 def eval_command(
-    update_baseline: Annotated[bool, typer.Option("--update-baseline", help="write this run as the committed baseline")] = False,
-    cases: Annotated[Optional[Path], typer.Option(help="cases file (default data/capstone/eval_cases.jsonl)")] = None,
-    baseline: Annotated[Optional[Path], typer.Option(help="baseline file (default data/capstone/eval_baseline.json)")] = None,
-    retrieval: Annotated[Optional[str], typer.Option(help="hybrid, bm25 or dense (default: the server setting)")] = None,
+    update_baseline: Annotated[
+        bool, typer.Option("--update-baseline", help="write this run as the committed baseline")
+    ] = False,
+    cases: Annotated[Path | None, typer.Option(help="cases file (default data/capstone/eval_cases.jsonl)")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="baseline file (default data/capstone/eval_baseline.json)")
+    ] = None,
+    retrieval: Annotated[str | None, typer.Option(help="hybrid, bm25 or dense (default: the server setting)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
 ) -> None:
     """Run the eval suite, print the scores and compare them with the baseline (exit 1 on a regression)."""
-    from capstone.evals.suite import BASELINE_PATH, gate, load_baseline, load_cases, report_json, run_suite, save_baseline
+    from capstone.evals.suite import (
+        BASELINE_PATH,
+        gate,
+        load_baseline,
+        load_cases,
+        report_json,
+        run_suite,
+        save_baseline,
+    )
 
     try:
         loaded = load_cases(cases) if cases else load_cases()
@@ -157,3 +225,4 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("eval")(eval_command)
     app.add_typer(user_app, name="user")
+    app.add_typer(feedback_app, name="feedback")

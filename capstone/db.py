@@ -1,6 +1,10 @@
 """The capstone's Postgres database: schema, and a small pool of psycopg connections.
 
-Every table the service needs is created by :func:`migrate` (idempotent, run at start-up).
+Every table the service needs is created by :func:`migrate` (idempotent, run at start-up, by each
+worker process under an advisory lock). Later columns are added with ``ALTER TABLE ... IF NOT EXISTS``:
+``users.role`` arrived with roles, and rows that existed then became ``editor`` (they could publish
+before), while new users default to ``reader``. ``quotas`` counts each caller's requests and spend
+per UTC day; ``requests`` keeps every answer (question, answer, citations) that ``feedback`` refers to.
 Chunks and their vectors live in ``chunks`` when the store is pgvector; with the Chroma store
 they live in Chroma and every other table stays here.
 
@@ -99,6 +103,37 @@ CREATE TABLE IF NOT EXISTS tickets (
     title text NOT NULL,
     body text NOT NULL,
     source text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+-- roles: users created before roles existed keep publishing (editor); new users are readers
+ALTER TABLE users ADD COLUMN IF NOT EXISTS role text NOT NULL DEFAULT 'editor' CHECK (role IN ('admin', 'editor', 'reader'));
+ALTER TABLE users ALTER COLUMN role SET DEFAULT 'reader';
+CREATE TABLE IF NOT EXISTS quotas (
+    subject text NOT NULL,
+    day date NOT NULL,
+    requests integer NOT NULL DEFAULT 0,
+    reserved_usd double precision NOT NULL DEFAULT 0,
+    spent_usd double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (subject, day)
+);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id text PRIMARY KEY,
+    user_id bigint REFERENCES users(id) ON DELETE SET NULL,
+    anonymous boolean NOT NULL,
+    question text NOT NULL,
+    answer text NOT NULL,
+    citations jsonb NOT NULL,
+    abstained boolean NOT NULL,
+    refused boolean NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at);
+CREATE TABLE IF NOT EXISTS feedback (
+    id bigserial PRIMARY KEY,
+    request_id text UNIQUE NOT NULL REFERENCES requests(request_id) ON DELETE CASCADE,
+    rating text NOT NULL CHECK (rating IN ('up', 'down')),
+    comment text,
+    user_id bigint REFERENCES users(id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 """

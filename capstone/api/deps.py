@@ -29,7 +29,9 @@ def current_user(request: Request, assistant: AssistantDep) -> User | None:
         raise HTTPException(401, "Authorization must be 'Bearer <API key>'", headers={"WWW-Authenticate": "Bearer"})
     user = authenticate(assistant.db, key.strip())
     if user is None:
-        raise HTTPException(401, "unknown API key (create one with `aie user add NAME`)", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "unknown API key (create one with `aie user add NAME`)", headers={"WWW-Authenticate": "Bearer"}
+        )
     return user
 
 
@@ -38,7 +40,9 @@ CurrentUser = Annotated[User | None, Depends(current_user)]
 
 def required_user(user: CurrentUser) -> User:
     if user is None:
-        raise HTTPException(401, "this needs an API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "this needs an API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"}
+        )
     return user
 
 

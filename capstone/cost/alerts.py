@@ -57,7 +57,12 @@ class Alerter:
         log.warning(
             "ALERT budget ceiling crossed: feature=%s day=%s spent_usd=%.6f reserved_usd=%.6f ceiling_usd=%.6f refused_usd=%.6f; "
             "paid work for this feature is refused until 00:00 UTC",
-            alert.feature, alert.day, alert.spent_usd, alert.reserved_usd, alert.ceiling_usd, alert.refused_usd,
+            alert.feature,
+            alert.day,
+            alert.spent_usd,
+            alert.reserved_usd,
+            alert.ceiling_usd,
+            alert.refused_usd,
         )
         if self.webhook_url:
             with self._lock:

@@ -12,7 +12,10 @@ spend): the budget row records it, and the :class:`~capstone.cost.alerts.Alerter
 (webhook, log line, Prometheus gauge). Every settled call is a row of ``usage_events``; all of
 this lives in Postgres, so it survives a restart.
 
-A :class:`RequestBudget` carries one request's own limit across all of its model calls.
+A :class:`RequestBudget` carries one request's own limit across all of its model calls, and the
+caller's :class:`~capstone.cost.quotas.Quota`: its spend is reserved and settled in the caller's
+``quotas`` row inside the same transactions (budget row locked first, then the quota row, always in
+that order), so a caller's daily spend stays exact across worker processes too.
 """
 
 from __future__ import annotations
@@ -23,29 +26,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capstone.cost.alerts import Alert, Alerter
+from capstone.cost.errors import BudgetExceeded, RequestLimitExceeded
+from capstone.cost.quotas import Quota, QuotaExceeded, seconds_to_midnight
 from capstone.db import Database
 from capstone.settings import FEATURES, Settings
 
-__all__ = ["BudgetExceeded", "RequestLimitExceeded", "Reservation", "RequestBudget", "Ledger", "BudgetState"]
-
-
-class BudgetExceeded(Exception):
-    """The daily ceiling of a feature is reached: paid work is refused (HTTP 429)."""
-
-    def __init__(self, feature: str, spent: float, reserved: float, ceiling: float, retry_after: int) -> None:
-        super().__init__(
-            f"daily cost ceiling reached for '{feature}': spent ${spent:.6f} (+${reserved:.6f} in flight) of "
-            f"${ceiling:.6f}; paid work resumes at 00:00 UTC"
-        )
-        self.feature, self.spent, self.reserved, self.ceiling, self.retry_after = feature, spent, reserved, ceiling, retry_after
-
-
-class RequestLimitExceeded(Exception):
-    """One request would cost more than the per-request limit (HTTP 402)."""
-
-    def __init__(self, needed: float, limit: float) -> None:
-        super().__init__(f"this request would cost up to ${needed:.6f}, over the per-request limit of ${limit:.6f}")
-        self.needed, self.limit = needed, limit
+__all__ = [
+    "BudgetExceeded",
+    "RequestLimitExceeded",
+    "QuotaExceeded",
+    "Reservation",
+    "RequestBudget",
+    "Ledger",
+    "BudgetState",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +68,7 @@ class RequestBudget:
     request_id: str
     limit_usd: float
     user_id: int | None = None
+    quota: Quota | None = None  # the caller's daily quota (None: operator work, or an admin)
     committed_usd: float = 0.0  # reserved or settled by this request
     input_tokens: int = 0
     output_tokens: int = 0
@@ -81,8 +76,8 @@ class RequestBudget:
     calls: list[dict] = field(default_factory=list)
 
     @classmethod
-    def new(cls, limit_usd: float, user_id: int | None = None) -> RequestBudget:
-        return cls(uuid.uuid4().hex, limit_usd, user_id)
+    def new(cls, limit_usd: float, user_id: int | None = None, *, quota: Quota | None = None) -> RequestBudget:
+        return cls(uuid.uuid4().hex, limit_usd, user_id, quota)
 
     def room_for(self, estimate: float) -> bool:
         return self.committed_usd + estimate <= self.limit_usd + 1e-12
@@ -91,7 +86,9 @@ class RequestBudget:
 class Ledger:
     """Reservations and settlements against the per-feature daily ceilings."""
 
-    def __init__(self, db: Database, settings: Settings, alerter: Alerter, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, alerter: Alerter, *, clock: Callable[[], dt.datetime] | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.alerter = alerter
@@ -101,9 +98,11 @@ class Ledger:
         return self.clock().astimezone(dt.UTC).date()
 
     def _seconds_to_midnight(self) -> int:
-        now = self.clock().astimezone(dt.UTC)
-        midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
-        return max(1, int((midnight - now).total_seconds()))
+        return seconds_to_midnight(self.clock())
+
+    @staticmethod
+    def _quota_of(budget: RequestBudget | None) -> Quota | None:
+        return budget.quota if budget is not None else None
 
     def reserve(self, feature: str, amount: float, budget: RequestBudget | None = None) -> Reservation:
         """Hold ``amount`` USD of ``feature``'s daily budget, or raise BudgetExceeded / RequestLimitExceeded."""
@@ -126,17 +125,44 @@ class Ledger:
                 conn.execute("UPDATE budgets SET tripped = false WHERE feature = %s AND day = %s", (feature, day))
             fits = spent + reserved + amount <= ceiling + 1e-12
             error = None
-            if tripped or not fits:
+            quota = self._quota_of(budget)
+            if fits and not tripped and quota is not None:
+                conn.execute(
+                    "INSERT INTO quotas (subject, day) VALUES (%s, %s) ON CONFLICT DO NOTHING", (quota.subject, day)
+                )
+                held = conn.execute(
+                    "UPDATE quotas SET reserved_usd = reserved_usd + %s WHERE subject = %s AND day = %s "
+                    "AND spent_usd + reserved_usd + %s <= %s + 1e-12 RETURNING 1",
+                    (amount, quota.subject, day, amount, quota.spend_usd),
+                ).fetchone()
+                if held is None:
+                    used = conn.execute(
+                        "SELECT spent_usd FROM quotas WHERE subject = %s AND day = %s", (quota.subject, day)
+                    ).fetchone()[0]
+                    error = QuotaExceeded(
+                        quota.subject, "spend", round(used, 6), quota.spend_usd, self._seconds_to_midnight()
+                    )
+            if error is None and (tripped or not fits):  # (a quota refusal leaves the feature's ceiling alone)
                 if not tripped:
                     conn.execute(
                         "UPDATE budgets SET tripped = true, tripped_at = now(), alerts = alerts + 1, tripped_ceiling = %s "
                         "WHERE feature = %s AND day = %s",
                         (ceiling, feature, day),
                     )
-                    alert = Alert(feature=feature, day=day.isoformat(), spent_usd=spent, reserved_usd=reserved, ceiling_usd=ceiling, refused_usd=amount)
+                    alert = Alert(
+                        feature=feature,
+                        day=day.isoformat(),
+                        spent_usd=spent,
+                        reserved_usd=reserved,
+                        ceiling_usd=ceiling,
+                        refused_usd=amount,
+                    )
                 error = BudgetExceeded(feature, spent, reserved, ceiling, self._seconds_to_midnight())
-            else:
-                conn.execute("UPDATE budgets SET reserved_usd = reserved_usd + %s WHERE feature = %s AND day = %s", (amount, feature, day))
+            elif error is None:
+                conn.execute(
+                    "UPDATE budgets SET reserved_usd = reserved_usd + %s WHERE feature = %s AND day = %s",
+                    (amount, feature, day),
+                )
         if alert is not None:
             self.alerter.fire(alert)  # after the commit: once per crossing
         if error is not None:
@@ -146,7 +172,13 @@ class Ledger:
         return Reservation(uuid.uuid4().hex, feature, day, amount)
 
     def settle(
-        self, reservation: Reservation, *, cost_usd: float, input_tokens: int, output_tokens: int, model: str,
+        self,
+        reservation: Reservation,
+        *,
+        cost_usd: float,
+        input_tokens: int,
+        output_tokens: int,
+        model: str,
         budget: RequestBudget | None = None,
     ) -> None:
         """Replace a reservation by the real cost and record the call in ``usage_events``."""
@@ -156,19 +188,41 @@ class Ledger:
                 "UPDATE budgets SET reserved_usd = GREATEST(reserved_usd - %s, 0), spent_usd = spent_usd + %s WHERE feature = %s AND day = %s",
                 (reservation.amount, cost_usd, reservation.feature, reservation.day),
             )
+            quota = self._quota_of(budget)
+            if quota is not None:
+                conn.execute(
+                    "UPDATE quotas SET reserved_usd = GREATEST(reserved_usd - %s, 0), spent_usd = spent_usd + %s WHERE subject = %s AND day = %s",
+                    (reservation.amount, cost_usd, quota.subject, reservation.day),
+                )
             conn.execute(
                 "INSERT INTO usage_events (request_id, feature, user_id, model, input_tokens, output_tokens, cost_usd, reserved_usd) "
                 "VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
-                (budget.request_id if budget else reservation.id, reservation.feature, budget.user_id if budget else None, model,
-                 int(input_tokens), int(output_tokens), cost_usd, reservation.amount),
+                (
+                    budget.request_id if budget else reservation.id,
+                    reservation.feature,
+                    budget.user_id if budget else None,
+                    model,
+                    int(input_tokens),
+                    int(output_tokens),
+                    cost_usd,
+                    reservation.amount,
+                ),
             )
         if budget is not None:
             budget.committed_usd += cost_usd - reservation.amount
             budget.input_tokens += int(input_tokens)
             budget.output_tokens += int(output_tokens)
             budget.cost_usd += cost_usd
-            budget.calls.append({"feature": reservation.feature, "model": model, "input_tokens": int(input_tokens),
-                                 "output_tokens": int(output_tokens), "cost_usd": cost_usd, "reserved_usd": reservation.amount})
+            budget.calls.append(
+                {
+                    "feature": reservation.feature,
+                    "model": model,
+                    "input_tokens": int(input_tokens),
+                    "output_tokens": int(output_tokens),
+                    "cost_usd": cost_usd,
+                    "reserved_usd": reservation.amount,
+                }
+            )
 
     def release(self, reservation: Reservation, budget: RequestBudget | None = None) -> None:
         """Give a reservation back unused (the call failed before anything was billed)."""
@@ -177,6 +231,12 @@ class Ledger:
                 "UPDATE budgets SET reserved_usd = GREATEST(reserved_usd - %s, 0) WHERE feature = %s AND day = %s",
                 (reservation.amount, reservation.feature, reservation.day),
             )
+            quota = self._quota_of(budget)
+            if quota is not None:
+                conn.execute(
+                    "UPDATE quotas SET reserved_usd = GREATEST(reserved_usd - %s, 0) WHERE subject = %s AND day = %s",
+                    (reservation.amount, quota.subject, reservation.day),
+                )
         if budget is not None:
             budget.committed_usd -= reservation.amount
 
@@ -184,9 +244,12 @@ class Ledger:
         """Today's budget of every feature."""
         day = self._day()
         with self.db.connection() as conn:
-            rows = {r[0]: r[1:] for r in conn.execute(
-                "SELECT feature, spent_usd, reserved_usd, tripped, alerts FROM budgets WHERE day = %s", (day,)
-            ).fetchall()}
+            rows = {
+                r[0]: r[1:]
+                for r in conn.execute(
+                    "SELECT feature, spent_usd, reserved_usd, tripped, alerts FROM budgets WHERE day = %s", (day,)
+                ).fetchall()
+            }
         out = []
         for feature in FEATURES:
             spent, reserved, tripped, alerts = rows.get(feature, (0.0, 0.0, False, 0))

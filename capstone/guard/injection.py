@@ -21,8 +21,9 @@ import base64
 import binascii
 import codecs
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from capstone.guard.text import unconfuse
 
 __all__ = ["Screen", "screen", "normalize", "decoded_variants"]
 
@@ -38,22 +39,28 @@ _SECRET_OBJ = (
 )
 
 PATTERNS: dict[str, re.Pattern[str]] = {
-    "override-instructions": re.compile(rf"\b{_V_OVERRIDE}\b{_PRIOR}{_RULES}s?\b|\bnew (?:instructions|rules|task|directive)s?\s*[:\-]|\binstead,? (?:you (?:must|will|should)|do the following)|\boverride (?:mode|protocol)"),
-    "prompt-extraction": re.compile(rf"\b{_REVEAL}\b[^.?!\n]{{0,60}}(?<!\ba )(?<!\ban ){_SECRET_OBJ}|\b{_SECRET_OBJ}\b[^.?!\n]{{0,40}}\b(?:verbatim|word for word|in full|exactly|in a code block|in json|in base64)|\b(?:my|your) instructions are\b|\bi was instructed to\b|\bwhat (?:are|were) you (?:told|instructed|not supposed)|\bwhat you are not (?:supposed|allowed) to\b|\b(?:everything|all(?: the)? text|the text) (?:above|before) (?:this|here)|console\.log\(\s*systemprompt|<\s*system_?prompt"),
-    "persona-switch": re.compile(r"\b(?:you are (?:now|no longer|going to (?:act|be|pretend))|from now on,? you|pretend (?:that )?you(?:'re| are)|pretend to be (?:an? |my )?(?:ai|assistant|model|chatbot|unrestricted|unfiltered|evil|human|different|someone|dan\b)|act as (?:an? |my )?(?:unrestricted|unfiltered|evil|jailbroken|dan\b|different|new)|roleplay as|role-play as|imagine you are (?:an? )?(?:unrestricted|unfiltered|ai without)|stay in character|developer mode|dan mode|do anything now|\bjailbr(?:eak|oken)|anti-?dan|maintenance mode|god ?mode|debug mode enabled|unfiltered (?:ai|model|response)|without (?:any )?(?:restrictions|limitations|filters|censorship|guidelines)|no (?:ethical|moral) (?:guidelines|restrictions)|opposite mode|evil (?:confidant|assistant|twin))"),
-    "role-markers": re.compile(r"<\|im_(?:start|end)\|>|\[/?inst\]|<\|(?:system|assistant|user|endoftext)\|>|^\s*(?:###\s*)?(?:system|assistant|user|human|ai)\s*:\s*(?:next|now|ignore|forget|please|sure|here|thanks|you|i\b|could|can|repeat|print|say|reveal)|^\s*assistant\s*:[^\n]*\n\s*(?:user|human)\s*:|</?\s*(?:system|instructions?)\s*>|\bbegin(?:ning)? of (?:new )?(?:system|admin) (?:prompt|instructions)", re.M),
-    "exfiltration": re.compile(r"!\[[^\]]*\]\(\s*https?://|\b(?:append|add|include|put|encode|concatenate)\b[^.\n]{0,80}\b(?:to|into|in) (?:the |this |a )?(?:url|link|image|query string|address)\b|\b(?:render|display|show|print)\b[^.\n]{0,40}\b(?:markdown|image|img)\b[^.\n]{0,60}https?://|\bprevious message\b[^.\n]{0,80}(?:url|link|\bbase64\b)|escape spaces with \+"),
-    "document-instructions": re.compile(r"\b(?:ai|assistant|chatbot|language model|llm|model)s?\b(?:\s+\w+){0,3}\s+(?:reading|processing|summari[sz]ing|that reads?)\s+(?:this|these)|\b(?:if you are|when you are|as) an? (?:ai|assistant|language model|llm)\b[^.\n]{0,60}\b(?:must|should|will|need to|are required to)\b|\bnote to (?:the )?(?:ai|assistant|model|llm|automated (?:analysis )?(?:software|system|tool)s?)\b|\bif (?:the )?user asks\b|\b(?:reply|respond|answer) with only\b|\bsimply (?:reply|respond|answer) with\b|\bdisregard all (?:info|information|text|content|data)\b|\bfocus exclusively on the information\b|\byou may not deviate\b|\bfor automated (?:screening|analysis|review|processing) (?:systems?|software|tools?)\b|\boverride (?:manual|the) (?:scoring|review|instructions|rules)\b|\bignore all (?:negative|other|previous|prior) \w+|\bwrite (?:one|a|an|some) (?:\w+ )?(?:toxic|harmful|offensive|discriminatory|hateful|racist|sexist|violent|insulting) (?:sentence|statement|joke|paragraph|text|comment)s?\b|\btranslate (?:this|the) (?:sentence|text) as\b|\bignore the (?:above|following|previous) (?:directions|text)\b|\b(?:important|urgent|attention)\s*[:!]\s*(?:ai|assistant|model|llm)s?\b"),
+    "override-instructions": re.compile(
+        rf"\b{_V_OVERRIDE}\b{_PRIOR}{_RULES}s?\b|\bnew (?:instructions|rules|task|directive)s?\s*[:\-]|\binstead,? (?:you (?:must|will|should)|do the following)|\boverride (?:mode|protocol)"
+    ),
+    "prompt-extraction": re.compile(
+        rf"\b{_REVEAL}\b[^.?!\n]{{0,60}}(?<!\ba )(?<!\ban ){_SECRET_OBJ}|\b{_SECRET_OBJ}\b[^.?!\n]{{0,40}}\b(?:verbatim|word for word|in full|exactly|in a code block|in json|in base64)|\b(?:my|your) instructions are\b|\bi was instructed to\b|\bwhat (?:are|were) you (?:told|instructed|not supposed)|\bwhat you are not (?:supposed|allowed) to\b|\b(?:everything|all(?: the)? text|the text) (?:above|before) (?:this|here)|console\.log\(\s*systemprompt|<\s*system_?prompt"
+    ),
+    "persona-switch": re.compile(
+        r"\b(?:you are (?:now|no longer|going to (?:act|be|pretend))|from now on,? you|pretend (?:that )?you(?:'re| are)|pretend to be (?:an? |my )?(?:ai|assistant|model|chatbot|unrestricted|unfiltered|evil|human|different|someone|dan\b)|act as (?:an? |my )?(?:unrestricted|unfiltered|evil|jailbroken|dan\b|different|new)|roleplay as|role-play as|imagine you are (?:an? )?(?:unrestricted|unfiltered|ai without)|stay in character|developer mode|dan mode|do anything now|\bjailbr(?:eak|oken)|anti-?dan|maintenance mode|god ?mode|debug mode enabled|unfiltered (?:ai|model|response)|without (?:any )?(?:restrictions|limitations|filters|censorship|guidelines)|no (?:ethical|moral) (?:guidelines|restrictions)|opposite mode|evil (?:confidant|assistant|twin))"
+    ),
+    "role-markers": re.compile(
+        r"<\|im_(?:start|end)\|>|\[/?inst\]|<\|(?:system|assistant|user|endoftext)\|>|^[ \t]*(?:###[ \t]*)?(?:system|assistant|user|human|ai)[ \t]*:[ \t]*(?:next|now|ignore|forget|please|sure|here|thanks|you|i\b|could|can|repeat|print|say|reveal)|^[ \t]*assistant[ \t]*:[^\n]*\n[ \t]*(?:user|human)[ \t]*:|</?\s*(?:system|instructions?)\s*>|\bbegin(?:ning)? of (?:new )?(?:system|admin) (?:prompt|instructions)",
+        re.M,
+    ),
+    "exfiltration": re.compile(
+        r"!\[[^\[\]\n]{0,500}\]\([ \t]{0,20}https?://|\b(?:append|add|include|put|encode|concatenate)\b[^.\n]{0,80}\b(?:to|into|in) (?:the |this |a )?(?:url|link|image|query string|address)\b|\b(?:render|display|show|print)\b[^.\n]{0,40}\b(?:markdown|image|img)\b[^.\n]{0,60}https?://|\bprevious message\b[^.\n]{0,80}(?:url|link|\bbase64\b)|escape spaces with \+"
+    ),
+    "document-instructions": re.compile(
+        r"\b(?:ai|assistant|chatbot|language model|llm|model)s?\b(?:\s+\w+){0,3}\s+(?:reading|processing|summari[sz]ing|that reads?)\s+(?:this|these)|\b(?:if you are|when you are|as) an? (?:ai|assistant|language model|llm)\b[^.\n]{0,60}\b(?:must|should|will|need to|are required to)\b|\bnote to (?:the )?(?:ai|assistant|model|llm|automated (?:analysis )?(?:software|system|tool)s?)\b|\bif (?:the )?user asks\b|\b(?:reply|respond|answer) with only\b|\bsimply (?:reply|respond|answer) with\b|\bdisregard all (?:info|information|text|content|data)\b|\bfocus exclusively on the information\b|\byou may not deviate\b|\bfor automated (?:screening|analysis|review|processing) (?:systems?|software|tools?)\b|\boverride (?:manual|the) (?:scoring|review|instructions|rules)\b|\bignore all (?:negative|other|previous|prior) \w+|\bwrite (?:one|a|an|some) (?:\w+ )?(?:toxic|harmful|offensive|discriminatory|hateful|racist|sexist|violent|insulting) (?:sentence|statement|joke|paragraph|text|comment)s?\b|\btranslate (?:this|the) (?:sentence|text) as\b|\bignore the (?:above|following|previous) (?:directions|text)\b|\b(?:important|urgent|attention)\s*[:!]\s*(?:ai|assistant|model|llm)s?\b"
+    ),
 }
 
-_HOMOGLYPHS = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g",
-    "һ": "h", "ո": "n", "ԛ": "q", "ѵ": "v", "ԝ": "w", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O",
-    "Р": "P", "С": "C", "Т": "T", "Х": "X", "Ү": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "Ԛ": "Q", "Ԝ": "W", "ı": "i", "ℓ": "l",
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T",
-    "Υ": "Y", "Χ": "X", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
-})
-_ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad\U000e0000-\U000e007f]")
+_WORDS = re.compile(r"[a-zA-Z]{3}\s+[a-zA-Z]{2}")  # two words (bounded: linear on a long run of letters)
 _B64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
@@ -61,8 +68,7 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 
 def normalize(text: str) -> str:
     """NFKC, zero-width and tag characters removed, look-alike letters mapped, spaced letters joined."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _ZERO_WIDTH.sub("", text).translate(_HOMOGLYPHS)
+    text = unconfuse(text)
     # "i g n o r e" / "i-g-n-o-r-e" -> "ignore"
     text = re.sub(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b", lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), text)
     return text
@@ -86,7 +92,7 @@ def decoded_variants(text: str) -> list[str]:
             decoded = _printable(base64.b64decode(match + "=" * (-len(match) % 4), validate=False))
         except (binascii.Error, ValueError):
             decoded = None
-        if decoded and re.search(r"[a-zA-Z]{3,}\s+[a-zA-Z]{2,}", decoded):
+        if decoded and _WORDS.search(decoded):
             out.append(decoded)
     for match in _HEX.findall(text):
         try:
@@ -109,7 +115,7 @@ class Screen:
 
 #: Only for questions: a user has no reason to write a chat-role header into a question.
 QUESTION_PATTERNS: dict[str, re.Pattern[str]] = {
-    "role-markers": re.compile(r"^\s*(?:###\s*)?(?:system|assistant|developer)\s*:", re.M),
+    "role-markers": re.compile(r"^[ \t]*(?:###[ \t]*)?(?:system|assistant|developer)[ \t]*:", re.M),
 }
 
 

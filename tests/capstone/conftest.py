@@ -8,10 +8,12 @@ documents get a fresh database on the same server (:func:`fresh_settings`).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,9 @@ def pg_server():
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     root = Path(tempfile.mkdtemp(prefix="aie-capstone-pg-"))
     root.chmod(0o755)  # pgserver runs postgres as its own user when started by root
-    runtime = Path(tempfile.gettempdir()) / f"aie-capstone-runtime-{os.getuid()}"  # reused: pgserver's exit hook writes here
+    runtime = (
+        Path(tempfile.gettempdir()) / f"aie-capstone-runtime-{os.getuid()}"
+    )  # reused: pgserver's exit hook writes here
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     from curriculum.pg import embedded_server
@@ -56,7 +60,12 @@ def fresh_settings(pg_server, tmp_path_factory):
 
     def make(**overrides) -> Settings:
         url = _database(pg_server, f"t_{uuid.uuid4().hex[:10]}")
-        values = {"database_url": url, "canary": CANARY, "default_corpus": False, "chroma_path": tmp_path_factory.mktemp("chroma")}
+        values = {
+            "database_url": url,
+            "canary": CANARY,
+            "default_corpus": False,
+            "chroma_path": tmp_path_factory.mktemp("chroma"),
+        }
         values.update(overrides)
         return Settings(**values)
 
@@ -91,7 +100,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         import time
 
         self.thread.start()
@@ -124,14 +133,18 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def users(assistant, client):
-    """alice (owns a private note with a secret) and mallory (an attacker), with their API keys."""
+    """alice (a reader who owns a private note with a secret) and mallory (an attacking editor), with their API keys."""
     from capstone.guard.auth import create_user
 
     _, alice = create_user(assistant.db, "alice")
-    _, mallory = create_user(assistant.db, "mallory")
-    note = f"# Salary notes\n\nPrivate salary review notes for Alice.\n\n{ALICE_SECRET}. The review meeting is in March.\n"
+    _, mallory = create_user(assistant.db, "mallory", role="editor")  # an attacker who may publish: the worst case
+    note = (
+        f"# Salary notes\n\nPrivate salary review notes for Alice.\n\n{ALICE_SECRET}. The review meeting is in March.\n"
+    )
     r = client.post(
-        "/v1/documents", headers={"Authorization": f"Bearer {alice}"}, data={"visibility": "private"},
+        "/v1/documents",
+        headers={"Authorization": f"Bearer {alice}"},
+        data={"visibility": "private"},
         files={"file": ("salary-notes.md", note.encode(), "text/markdown")},
     )
     assert r.status_code == 201, r.text
@@ -148,3 +161,31 @@ def live_server():
 def secrets() -> dict:
     """The canary in every test service's system prompt and the private text only alice may see."""
     return {"canary": CANARY, "alice": ALICE_SECRET}
+
+
+@pytest.fixture(scope="session")
+def make_pdf():
+    """``make_pdf(content) -> bytes``: a valid one-page PDF whose content stream is ``content`` (written by hand)."""
+    return one_page_pdf
+
+
+def one_page_pdf(content: bytes) -> bytes:
+    """A valid one-page PDF whose (deflated) content stream is ``content``, e.g. ``b"BT /F1 12 Tf (Hi) Tj ET"``."""
+    stream = zlib.compress(content)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.4\n")
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()

@@ -15,18 +15,25 @@ def _auth(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_health_docs_page_and_openapi(client):
-    health = client.get("/healthz").json()
-    assert health["status"] == "ok" and health["store"] == "pgvector" and health["documents"]["public"] > 70
-    assert client.get("/docs").status_code == 200
+def test_health_is_minimal_and_docs_work_offline(client):
+    assert client.get("/healthz").json() == {"status": "ok"}  # no store, model or document counts
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    bundle = re.search(r'src="(/[^"]+swagger-ui-bundle\.js)"', docs.text).group(1)
+    assert client.get(bundle).status_code == 200  # Swagger UI comes from the package, not a CDN
     assert "/v1/ask" in client.get("/openapi.json").json()["paths"]
     page = client.get("/")
     assert page.status_code == 200 and 'id="question"' in page.text and "text/html" in page.headers["content-type"]
 
 
-def test_ask_contract_and_citations_resolve_to_chunk_text(client):
-    body = client.post(ASK, json={"question": "What does the pass statement do?"}).json()
-    assert set(body) >= {"answer", "citations", "usage", "latency_ms"}
+def test_ask_contract_and_citations_resolve_to_chunk_text(client, users):
+    anonymous = client.post(ASK, json={"question": "What does the pass statement do?"}).json()
+    assert "debug" not in anonymous and anonymous["request_id"]  # debug only when asked for, with a key
+    body = client.post(
+        ASK, json={"question": "What does the pass statement do?", "debug": True}, headers=_auth(users["mallory"])
+    ).json()
+    assert set(body) >= {"answer", "citations", "usage", "latency_ms", "request_id"}
+    assert body["answer"] == anonymous["answer"] and body["request_id"] != anonymous["request_id"]
     assert set(body["usage"]) == {"input_tokens", "output_tokens", "cost_usd"}
     assert body["usage"]["input_tokens"] > 0 and body["usage"]["cost_usd"] > 0 and body["latency_ms"] > 0
     assert not body["abstained"] and body["citations"][0]["source"] == "python-reference/pass"
@@ -49,22 +56,29 @@ def test_out_of_scope_question_is_refused_without_a_model_call(client):
 
 
 @pytest.mark.parametrize("retrieval", ["bm25", "dense"])
-def test_retrieval_mode_per_request(client, retrieval):
-    body = client.post(ASK, json={"question": "What does the yield statement do?", "retrieval": retrieval}).json()
+def test_retrieval_mode_per_request(client, users, retrieval):
+    body = client.post(
+        ASK,
+        json={"question": "What does the yield statement do?", "retrieval": retrieval, "debug": True},
+        headers=_auth(users["mallory"]),
+    ).json()
     assert body["debug"]["retrieval"]["mode"] == retrieval
     assert bool(body["debug"]["retrieval"]["bm25"]) == (retrieval == "bm25")
 
 
-@pytest.mark.parametrize("payload, status", [
-    ({"question": ""}, 422),
-    ({"question": "   \n "}, 422),
-    ({"question": "x" * 6001}, 422),
-    ({}, 422),
-    ({"question": 42}, 422),
-    ({"question": "ok?", "extra": 1}, 422),
-    ({"question": "ok?", "retrieval": "magic"}, 422),
-    ([1, 2], 422),
-])
+@pytest.mark.parametrize(
+    "payload, status",
+    [
+        ({"question": ""}, 422),
+        ({"question": "   \n "}, 422),
+        ({"question": "x" * 6001}, 422),
+        ({}, 422),
+        ({"question": 42}, 422),
+        ({"question": "ok?", "extra": 1}, 422),
+        ({"question": "ok?", "retrieval": "magic"}, 422),
+        ([1, 2], 422),
+    ],
+)
 def test_bad_questions_get_422(client, payload, status):
     r = client.post(ASK, json=payload)
     assert r.status_code == status and r.json()["detail"]
@@ -72,7 +86,12 @@ def test_bad_questions_get_422(client, payload, status):
 
 def test_broken_requests(client):
     assert client.post(ASK, content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
-    assert client.post(ASK, content=b"question=hi", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 422
+    assert (
+        client.post(
+            ASK, content=b"question=hi", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ).status_code
+        == 422
+    )
     big = client.post(ASK, content=b"{" + b" " * 70_000 + b"}", headers={"Content-Type": "application/json"})
     assert big.status_code == 413 and "limit" in big.json()["detail"]
     assert client.post(ASK, json={"question": "hi"}, headers={"Authorization": "Basic abc"}).status_code == 401
@@ -88,10 +107,14 @@ def _docs(assistant) -> int:
 def test_uploads_visibility_and_refusals(client, assistant, users):
     alice, mallory = _auth(users["alice"]), _auth(users["mallory"])
     note = b"# Heliotrope rota\n\nThe heliotrope rota puts Dana on call in the first week of April."
-    assert client.post("/v1/documents", files={"file": ("rota.md", note)}, data={"visibility": "public"}).status_code == 401
+    assert (
+        client.post("/v1/documents", files={"file": ("rota.md", note)}, data={"visibility": "public"}).status_code
+        == 401
+    )
     before = _docs(assistant)
     for name, data, visibility, status in [
-        ("rota.pdf", b"%PDF-1.4 corrupt", "public", 415),
+        ("rota.exe", b"MZ binary", "public", 415),
+        ("rota.pdf", b"%PDF-1.4 corrupt", "public", 422),
         ("rota.md", b"", "public", 422),
         ("rota.html", b"\x00\x01binary", "public", 422),
         ("rota.md", note, "secret", 422),
@@ -103,7 +126,9 @@ def test_uploads_visibility_and_refusals(client, assistant, users):
     assert _docs(assistant) == before  # nothing stored half-way
     r = client.post("/v1/documents", headers=alice, files={"file": ("rota.md", note)}, data={"visibility": "private"})
     assert r.status_code == 201 and r.json()["source"] == "upload/alice/rota.md" and r.json()["status"] == "added"
-    again = client.post("/v1/documents", headers=alice, files={"file": ("rota.md", note)}, data={"visibility": "private"})
+    again = client.post(
+        "/v1/documents", headers=alice, files={"file": ("rota.md", note)}, data={"visibility": "private"}
+    )
     assert again.json()["status"] == "unchanged"
     question = {"question": "Who is on call in the heliotrope rota in April?"}
     mine = client.post(ASK, json=question, headers=alice).json()
@@ -115,24 +140,35 @@ def test_uploads_visibility_and_refusals(client, assistant, users):
     assert "upload/alice/rota.md" not in {d["source"] for d in client.get("/v1/documents").json()}
 
 
-def test_agent_uses_tools_and_records_its_trace(client, assistant):
-    calc = client.post(ASK, json={"question": "What is 2**16 in Python?"}).json()
+def test_agent_uses_tools_and_records_its_trace(client, assistant, users):
+    calc = client.post(
+        ASK, json={"question": "What is 2**16 in Python?", "debug": True}, headers=_auth(users["mallory"])
+    ).json()
     assert "65536" in calc["answer"] and calc["citations"][0]["source"] == "tool/calculate"
     assert any(step.get("name") == "calculate" for step in calc["debug"]["trace"])
     with assistant.db.connection() as conn:
         before = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-    ticket = client.post(ASK, json={"question": "Please file a ticket: the docs for the match statement need more examples"}).json()
+    ticket = client.post(
+        ASK,
+        json={"question": "Please file a ticket: the docs for the match statement need more examples", "debug": True},
+        headers=_auth(users["alice"]),
+    ).json()  # tickets are for signed-in callers
     names = [s.get("name") for s in ticket["debug"]["trace"]]
     assert "docs_ticket" in names and "ticket number" in ticket["answer"]
     with assistant.db.connection() as conn:
         assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == before + 1
-    read = client.post(ASK, json={"question": "Read the page python-reference/nonlocal"}).json()
+    read = client.post(
+        ASK,
+        json={"question": "Read the page python-reference/nonlocal", "debug": True},
+        headers=_auth(users["mallory"]),
+    ).json()
     step = next(s for s in read["debug"]["trace"] if s.get("name") == "read_source")
     assert step["result"].startswith("python-reference/nonlocal")
     assert all(s.get("feature") in ("ask", "agent") for s in read["debug"]["trace"] if s["type"] == "model")
 
 
 def test_agent_step_limit(fresh_settings):
+    from capstone.guard.auth import create_user
     from capstone.service import Assistant
 
     service = Assistant.open(fresh_settings(agent_max_steps=1))
@@ -140,9 +176,10 @@ def test_agent_step_limit(fresh_settings):
         from capstone.rag.connectors import python_reference
 
         service.ingest([d for d in python_reference() if d.source.endswith(("/binary", "/power"))])
-        body = service.ask("Please file a ticket: the power operator page needs an example", user=None)
+        user, _ = create_user(service.db, "ada")
+        body = service.ask("Please file a ticket: the power operator page needs an example", user=user, debug=True)
         models = [s for s in body["debug"]["trace"] if s["type"] == "model"]
-        assert body["debug"]["stop_reason"] == "step_limit"
+        assert body["debug"]["stop_reason"] == "max_steps"
         assert len([s for s in models if s["feature"] == "agent"]) == 0 and len(models) <= 2
     finally:
         service.close()
@@ -151,13 +188,21 @@ def test_agent_step_limit(fresh_settings):
 def test_metrics_are_prometheus_text(client):
     client.post(ASK, json={"question": "What does the break statement do?"})
     text = client.get("/metrics").text
-    for series in ("aie_http_requests_total", "aie_http_request_duration_seconds_bucket", "aie_cost_usd_total",
-                   "aie_tokens_total", "aie_budget_tripped", "aie_budget_ceiling_usd", "aie_documents"):
+    for series in (
+        "aie_http_requests_total",
+        "aie_http_request_duration_seconds_bucket",
+        "aie_cost_usd_total",
+        "aie_tokens_total",
+        "aie_budget_tripped",
+        "aie_budget_ceiling_usd",
+        "aie_documents",
+    ):
         assert series in text, series
     assert re.search(r'aie_cost_usd_total\{feature="ask"\} [0-9.e-]+', text)
 
 
 def test_agent_cost_limit_ends_the_loop(fresh_settings):
+    from capstone.guard.auth import create_user
     from capstone.rag.connectors import python_reference
     from capstone.service import Assistant
 
@@ -165,14 +210,16 @@ def test_agent_cost_limit_ends_the_loop(fresh_settings):
     try:
         probe.ingest([d for d in python_reference() if d.source.endswith(("/binary", "/power"))])
         question = "Please file a ticket: the power operator page needs an example"
-        first_call = probe.ask(question, user=None)["debug"]["calls"][0]["reserved_usd"]
+        first_call = probe.ask(question, user=create_user(probe.db, "ada")[0], debug=True)["debug"]["calls"][0][
+            "reserved_usd"
+        ]
     finally:
         probe.close()
     service = Assistant.open(fresh_settings(request_limit_usd=first_call * 1.1))  # room for one call only
     try:
         service.ingest([d for d in python_reference() if d.source.endswith(("/binary", "/power"))])
-        body = service.ask(question, user=None)
-        assert body["debug"]["stop_reason"] == "cost_limit"
+        body = service.ask(question, user=create_user(service.db, "ada")[0], debug=True)
+        assert body["debug"]["stop_reason"] == "budget"
         assert len(body["debug"]["calls"]) == 1 and body["usage"]["cost_usd"] <= first_call * 1.1
         assert body["abstained"] and "limits" in body["answer"]
     finally:

@@ -60,7 +60,7 @@ def _one_request_cost(fresh_settings) -> tuple[float, float]:
     """(cost, reserved) of one answer to QUESTION, measured on a scratch database."""
     service = _service(fresh_settings())
     try:
-        body = service.ask(QUESTION["question"], user=None)
+        body = service.ask(QUESTION["question"], user=None, debug=True)
         return body["usage"]["cost_usd"], sum(c["reserved_usd"] for c in body["debug"]["calls"])
     finally:
         service.close()
@@ -79,12 +79,20 @@ def test_usage_is_recorded_per_feature(fresh_settings):
         from capstone.rag.chunking import Document
 
         fresh = f"Release note {uuid.uuid4().hex}: the nightly index rebuild now starts at 03:00 UTC."
-        service.ingest([Document("markdown/release-note.md", "Release note", fresh, "markdown")])  # new text: embedded and billed
+        service.ingest(
+            [Document("markdown/release-note.md", "Release note", fresh, "markdown")]
+        )  # new text: embedded and billed
         service.ask("What does the pass statement do?", user=None)
-        service.ask("Please file a ticket: the break page needs an example with for and else", user=None)
+        from capstone.guard.auth import create_user
+
+        user, _ = create_user(service.db, "ada")  # the ticket tool is for signed-in callers
+        service.ask("Please file a ticket: the break page needs an example with for and else", user=user)
         with service.db.connection() as conn:
-            rows = dict(conn.execute(
-                "SELECT feature, count(*) FROM usage_events WHERE cost_usd > 0 AND input_tokens > 0 GROUP BY feature").fetchall())
+            rows = dict(
+                conn.execute(
+                    "SELECT feature, count(*) FROM usage_events WHERE cost_usd > 0 AND input_tokens > 0 GROUP BY feature"
+                ).fetchall()
+            )
         assert rows.get("ask", 0) >= 2 and rows.get("agent", 0) >= 1 and rows.get("ingest", 0) >= 1
         states = {s.feature: s for s in service.ledger.states()}
         assert states["ask"].spent_usd > 0 and states["ask"].reserved_usd == pytest.approx(0, abs=1e-12)
@@ -117,9 +125,14 @@ def test_ceiling_alerts_once_per_crossing_and_survives_restart(fresh_settings, r
             passed = codes.index(429)
             assert passed >= 1 and set(codes[passed:]) == {429} and set(codes[:passed]) == {200}, codes
             state = {s.feature: s for s in service.ledger.states()}["ask"]
-            assert state.spent_usd <= settings.ceiling_for("ask") < state.spent_usd + reserved  # refused only when it had to
+            assert (
+                state.spent_usd <= settings.ceiling_for("ask") < state.spent_usd + reserved
+            )  # refused only when it had to
             refused = statuses[passed]
-            assert "daily cost ceiling reached for 'ask'" in refused.json()["detail"] and int(refused.headers["Retry-After"]) > 0
+            assert (
+                "daily cost ceiling reached for 'ask'" in refused.json()["detail"]
+                and int(refused.headers["Retry-After"]) > 0
+            )
             assert service.alerter.wait(10)
             metrics = httpx.get(f"{live.url}/metrics").text
         assert 'aie_budget_tripped{feature="ask"} 1.0' in metrics
@@ -185,10 +198,12 @@ def test_ingestion_is_budgeted_and_refused_whole(fresh_settings):
     service = Assistant.open(fresh_settings(daily_ceiling_usd={"ingest": 1e-9}))
     try:
         from capstone.cost.ledger import BudgetExceeded
-
         from capstone.rag.chunking import Document
 
-        new = [Document(f"markdown/note-{i}.md", "Note", f"Note {uuid.uuid4().hex} about index rebuilds.", "markdown") for i in range(3)]
+        new = [
+            Document(f"markdown/note-{i}.md", "Note", f"Note {uuid.uuid4().hex} about index rebuilds.", "markdown")
+            for i in range(3)
+        ]
         with pytest.raises(BudgetExceeded):
             service.ingest(new)  # text never embedded before: it would cost money
         assert sum(service.document_counts().values()) == 0  # refused whole: nothing stored

@@ -33,21 +33,36 @@ def test_no_server_errors(fuzz_target):
     app, key = fuzz_target
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"POST /v1/ask", "POST /v1/documents", "GET /v1/chunks"}
+    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {
+        "POST /v1/ask",
+        "POST /v1/documents",
+        "GET /v1/chunks",
+    }
     errors: list[str] = []
     calls: dict[str, int] = {}
     for operation in operations:
-        label = f"{operation.method.upper()} {operation.path}"
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
-        def fuzz(case):
-            response = case.call(headers={"Authorization": f"Bearer {key}"})
-            calls[label] = calls.get(label, 0) + 1
-            if response.status_code >= 500:
-                errors.append(f"{label} -> {response.status_code}: {response.text[:200]} (body: {str(case.body)[:200]})")
-
-        fuzz()
+        _fuzz(operation, key, calls, errors)
     print(f"\nschemathesis: {sum(calls.values())} requests, {calls}")
     assert not errors, "\n".join(errors)
     assert all(n >= 1 for n in calls.values())
+
+
+def _fuzz(operation, key: str, calls: dict[str, int], errors: list[str]) -> None:
+    """Send ``EXAMPLES`` generated requests to one operation; record the calls and every 5xx."""
+    label = f"{operation.method.upper()} {operation.path}"
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case):
+        response = case.call(headers={"Authorization": f"Bearer {key}"})
+        calls[label] = calls.get(label, 0) + 1
+        if response.status_code >= 500:
+            errors.append(f"{label} -> {response.status_code}: {response.text[:200]} (body: {str(case.body)[:200]})")
+
+    fuzz()
