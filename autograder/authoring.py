@@ -28,7 +28,14 @@ SCHEMA = 3
 
 
 def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": SCHEMA, "solution": solution, "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": SCHEMA,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -53,7 +60,9 @@ def solution(source: str, grade_id: str) -> nbformat.NotebookNode:
 
 def tests(source: str, grade_id: str, points: float) -> nbformat.NotebookNode:
     """An autograded test cell; put edge cases between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``."""
-    return new_code_cell(source.strip("\n"), metadata=_meta(grade_id, grade=True, solution=False, locked=True, points=points))
+    return new_code_cell(
+        source.strip("\n"), metadata=_meta(grade_id, grade=True, solution=False, locked=True, points=points)
+    )
 
 
 def answer(prompt: str, grade_id: str, points: float, rubric: str, model_answer: str) -> list[nbformat.NotebookNode]:
@@ -64,10 +73,15 @@ def answer(prompt: str, grade_id: str, points: float, rubric: str, model_answer:
     """
     prompt_cell = new_markdown_cell(prompt.strip("\n"))
     body = (
-        "### BEGIN SOLUTION\n**Model answer.** " + model_answer.strip("\n")
-        + f"\n\n**Rubric ({points:g} points).**\n" + rubric.strip("\n") + "\n### END SOLUTION"
+        "### BEGIN SOLUTION\n**Model answer.** "
+        + model_answer.strip("\n")
+        + f"\n\n**Rubric ({points:g} points).**\n"
+        + rubric.strip("\n")
+        + "\n### END SOLUTION"
     )
-    answer_cell = new_markdown_cell(body, metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points))
+    answer_cell = new_markdown_cell(
+        body, metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points)
+    )
     return [prompt_cell, answer_cell]
 
 

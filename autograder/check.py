@@ -1,12 +1,15 @@
 """``aie check``: run a learner's notebook with its visible tests and report each graded cell.
 
-The notebook is executed from a temporary copy, so the learner's file is never modified;
-the working directory is the notebook's own folder, as it is in JupyterLab.
+It grades through the same steps as ``aie grade``: the same executor and kernel guard (``executor.py``), the
+same scoring rule (``scoring.score_cells``, nbgrader's ``determine_grade``). What differs is only what a
+learner's machine has: no sandbox (it is the learner's own code), no gradebook, and no hidden tests. The
+test cells that run are the ones in the learner's file, which came from the release; a test cell that no
+longer matches the checksum the release gave it is named in the report (grading runs the released one).
+``aie check`` reads nothing but the learner's notebook and the roadmap: never a source notebook.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,21 +17,14 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import CourseError, cell_timeout_from_env
+from autograder.limits import Limits
 from autograder.notebooks import graded_cells, read_notebook
+from autograder.plan import build_plan, is_test_cell, make_job, nbgrader_meta
+from autograder.sandbox import run_notebook
+from autograder.scoring import CellResult, apply_run, score_cells
 from curriculum.roadmap import Roadmap, load_roadmap
 
-KERNEL_NAME = "aie"
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass
-class CellResult:
-    grade_id: str
-    kind: str  # "test" | "manual"
-    points: float
-    score: float | None
-    status: str  # passed | failed | timeout | manual
-    message: str = ""
+__all__ = ["CellResult", "CheckReport", "check_job", "check_notebook", "edited_test_cells", "roadmap_notebook_for"]
 
 
 @dataclass
@@ -36,6 +32,7 @@ class CheckReport:
     notebook: str
     roadmap_items: list[str]
     cells: list[CellResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -68,54 +65,25 @@ def roadmap_notebook_for(path: Path, roadmap: Roadmap) -> str:
     raise CourseError(f"{path}: not a notebook of the roadmap (expected one of: {', '.join(known)})")
 
 
-def first_line_of_error(output: dict) -> str:
-    """``"AssertionError: message"`` from an nbformat error output, without ANSI colours."""
-    ename = output.get("ename", "Error")
-    evalue = _ANSI.sub("", str(output.get("evalue", ""))).strip()
-    line = evalue.splitlines()[0] if evalue else ""
-    return f"{ename}: {line}" if line else ename
+def edited_test_cells(nb: nbformat.NotebookNode) -> list[str]:
+    """Grade ids of test cells whose source no longer matches the checksum the release recorded."""
+    from nbgrader.utils import compute_checksum
+
+    return [
+        nbgrader_meta(c).get("grade_id", "?")
+        for c in nb.cells
+        if is_test_cell(c) and nbgrader_meta(c).get("checksum") and nbgrader_meta(c)["checksum"] != compute_checksum(c)
+    ]
 
 
-def results_from_executed(nb: nbformat.NotebookNode) -> list[CellResult]:
-    """Score each graded cell of an executed notebook: a test cell passes when it raised nothing."""
-    results = []
-    for gc in graded_cells(nb):
-        if gc.kind == "manual":
-            results.append(CellResult(gc.grade_id, "manual", gc.points, None, "manual", "graded by your instructor"))
-            continue
-        cell = nb.cells[gc.index]
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        stderr = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
-        if errors:
-            msg = first_line_of_error(errors[0])
-            status = "timeout" if errors[0].get("ename") == "CellTimeoutError" else "failed"
-            results.append(CellResult(gc.grade_id, "test", gc.points, 0.0, status, msg))
-        elif stderr:
-            # nbgrader scores a test cell that writes to stderr (a warning, say) as failed; say so here too
-            first = next((ln for ln in _ANSI.sub("", stderr[0].get("text", "")).splitlines() if ln.strip()), "")
-            results.append(CellResult(gc.grade_id, "test", gc.points, 0.0, "failed", f"wrote to stderr: {first.strip()}"))
-        elif cell.get("execution_count") is None:
-            results.append(CellResult(gc.grade_id, "test", gc.points, 0.0, "failed", "cell did not run"))
-        else:
-            results.append(CellResult(gc.grade_id, "test", gc.points, gc.points, "passed"))
-    return results
-
-
-def execute_notebook(nb: nbformat.NotebookNode, cwd: Path, timeout: int) -> nbformat.NotebookNode:
-    """Run every cell with the project kernel; errors are recorded in outputs, never raised."""
-    from nbclient import NotebookClient
-
-    client = NotebookClient(
-        nb,
-        kernel_name=KERNEL_NAME,
-        timeout=timeout,
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"cell ran longer than {timeout} s", "traceback": []},
-        resources={"metadata": {"path": str(cwd)}},
-    )
-    client.execute()
-    return nb
+def check_job(nb: nbformat.NotebookNode, timeout: int) -> tuple[dict, dict]:
+    """The executor job for a learner's notebook (their file is its own release) and the hidden-line map."""
+    clean = nbformat.from_dict(nb)
+    for cell in clean.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    plan = build_plan(clean, clean)
+    return make_job(clean, plan, timeout), plan.hidden_from
 
 
 def check_notebook(path: Path | str, timeout: int | None = None, roadmap: Roadmap | None = None) -> CheckReport:
@@ -128,11 +96,20 @@ def check_notebook(path: Path | str, timeout: int | None = None, roadmap: Roadma
         raise CourseError(f"{path}: has no graded cells (is it the released notebook?)")
     timeout = timeout or cell_timeout_from_env()
     started = time.perf_counter()
-    executed = execute_notebook(nb, path.resolve().parent, timeout)
+    job, hidden_from = check_job(nb, timeout)
+    # the learner's own code on their own machine: a time limit, no memory or process caps
+    limits = Limits(memory_mb=None, processes=None, file_mb=None, wall_seconds=max(1800, 4 * timeout))
+    run = run_notebook(job, limits, sandbox=False)
+    executed, summary = apply_run(nbformat.from_dict(job["notebook"]), run)
     report = CheckReport(
         notebook=str(path),
         roadmap_items=[i.id for i in roadmap.items_for_notebook(nb_path)],
-        cells=results_from_executed(executed),
+        cells=score_cells(executed, hidden_from),
     )
+    report.notes = [f"test cell {g} was edited; grading runs the released version" for g in edited_test_cells(nb)]
+    if summary.error:
+        raise CourseError(f"{path}: could not be run ({summary.error})")
+    if summary.died_at is not None and summary.died_at < len(executed.cells):
+        report.notes.append(f"{summary.reason} at cell {summary.died_at + 1}; later cells scored 0")
     report.seconds = round(time.perf_counter() - started, 2)
     return report

@@ -46,7 +46,8 @@ def apply_config(c: Config, root: Path, timeout: int | None = None) -> Config:
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = "source"
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".aie"]
+    # mutants/: recorded wrong solutions kept beside the source notebooks, never released
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".aie", "mutants"]
     c.Execute.timeout = timeout if timeout is not None else cell_timeout_from_env()
     c.Execute.interrupt_on_timeout = True
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
@@ -54,6 +55,11 @@ def apply_config(c: Config, root: Path, timeout: int | None = None) -> Config:
     c.Autograde.create_student = True
     c.GenerateAssignment.create_assignment = True
     c.ExecutePreprocessor.kernel_name = "aie"
+    # nbgrader's own autograde and feedback (formgrader's buttons) run in the sandbox and hide hidden tests too
+    from autograder.nbgrader_steps import AUTOGRADE_STEPS, FEEDBACK_STEPS
+
+    c.Autograde.autograde_preprocessors = list(AUTOGRADE_STEPS)
+    c.GenerateFeedback.preprocessors = list(FEEDBACK_STEPS)
     return c
 
 

@@ -54,10 +54,18 @@ class KernelSession:
 
         self.original = copy.deepcopy(nb)  # nbclient writes executed cells back into the notebook it runs
         self.client = NotebookClient(
-            copy.deepcopy(nb), kernel_name=KERNEL_NAME, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
-            error_on_timeout={"ename": "CellTimeoutError", "evalue": f"cell ran longer than {timeout} s",
-                              "traceback": []},
-            resources={"metadata": {"path": str(cwd)}})
+            copy.deepcopy(nb),
+            kernel_name=KERNEL_NAME,
+            timeout=timeout,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": "CellTimeoutError",
+                "evalue": f"cell ran longer than {timeout} s",
+                "traceback": [],
+            },
+            resources={"metadata": {"path": str(cwd)}},
+        )
         self._context = None
 
     def __enter__(self) -> KernelSession:
@@ -102,8 +110,10 @@ def _killed_by_dead_kernel(result: MutantResult, points: dict[str, float]) -> No
 
 def _check_mutated_cell(cell: nbformat.NotebookNode, where: str) -> None:
     if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-        raise MutantError(f"{where}: the mutated cell itself fails ({first_error(cell)}); a mutant must be "
-                          "code that runs, so that the tests and not the cell catch it")
+        raise MutantError(
+            f"{where}: the mutated cell itself fails ({first_error(cell)}); a mutant must be "
+            "code that runs, so that the tests and not the cell catch it"
+        )
 
 
 def run_fresh(mutants: MutantSet, nb: nbformat.NotebookNode, mutant: Mutant, timeout: int) -> MutantResult:
@@ -143,9 +153,11 @@ class _Resumer:
         for i in range(first, last + 1):
             cell = self.session.run(i)
             if i in self.tests and cell_score(cell)[0] < cell_score(cell)[1]:
-                raise MutantError(f"{self.mutants.notebook}: {what}, the source notebook loses points on "
-                                  f"{self.tests[i]!r} ({first_error(cell)}); fix the notebook, or use "
-                                  "strategy = 'fresh' if its cells cannot be re-run")
+                raise MutantError(
+                    f"{self.mutants.notebook}: {what}, the source notebook loses points on "
+                    f"{self.tests[i]!r} ({first_error(cell)}); fix the notebook, or use "
+                    "strategy = 'fresh' if its cells cannot be re-run"
+                )
 
     def start(self) -> None:
         self.session = KernelSession(self.nb, self.mutants.notebook.resolve().parent, self.timeout).__enter__()

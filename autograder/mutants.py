@@ -117,16 +117,24 @@ def _parse_mutant(raw: object, where: str) -> Mutant:
     if ("code" in raw) == bool(edits):
         raise MutantError(f"{where}: give exactly one of 'code' or [[mutant.edit]] tables")
     if not isinstance(edits, list) or not all(
-            isinstance(e, dict) and set(e) == {"find", "replace"} and all(isinstance(v, str) for v in e.values())
-            for e in edits):
+        isinstance(e, dict) and set(e) == {"find", "replace"} and all(isinstance(v, str) for v in e.values())
+        for e in edits
+    ):
         raise MutantError(f"{where}: each [[mutant.edit]] needs exactly the strings 'find' and 'replace'")
     if "code" in raw and not isinstance(raw["code"], str):
         raise MutantError(f"{where}: 'code' must be a string")
     region = raw.get("region")
     if region is not None and (not isinstance(region, int) or region < 1):
         raise MutantError(f"{where}: 'region' must be a positive whole number")
-    return Mutant(raw["id"], raw["cell"], tuple(targets), raw["description"].strip(), raw.get("code"),
-                  tuple((e["find"], e["replace"]) for e in edits), region)
+    return Mutant(
+        raw["id"],
+        raw["cell"],
+        tuple(targets),
+        raw["description"].strip(),
+        raw.get("code"),
+        tuple((e["find"], e["replace"]) for e in edits),
+        region,
+    )
 
 
 def parse_mutants(text: str, nb: nbformat.NotebookNode, notebook: Path, source: Path) -> MutantSet:
@@ -141,8 +149,11 @@ def parse_mutants(text: str, nb: nbformat.NotebookNode, notebook: Path, source: 
     strategy = data.get("strategy", "resume")
     if strategy not in STRATEGIES:
         raise MutantError(f"{source}: strategy must be one of {STRATEGIES}, got {strategy!r}")
-    cell_index = {c.metadata["nbgrader"]["grade_id"]: i for i, c in enumerate(nb.cells)
-                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    cell_index = {
+        c.metadata["nbgrader"]["grade_id"]: i
+        for i, c in enumerate(nb.cells)
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    }
     tests = {g.grade_id for g in graded_cells(nb) if g.kind == "test"}
     mutants, seen = [], set()
     for n, raw in enumerate(data.get("mutant", []), start=1):
@@ -196,11 +207,13 @@ def mutate_source(source: str, mutant: Mutant, where: str = "") -> str:
     if mutant.code is not None:
         body = [indent + ln if ln.strip() else "" for ln in textwrap.dedent(mutant.code).strip("\n").split("\n")]
     else:
-        text = "\n".join(lines[begin + 1:end])
+        text = "\n".join(lines[begin + 1 : end])
         for find, replace in mutant.edits:
             if text.count(find) != 1:
-                raise MutantError(f"{where}: edit 'find' text occurs {text.count(find)} times in the region "
-                                  f"(must be exactly once): {find!r}")
+                raise MutantError(
+                    f"{where}: edit 'find' text occurs {text.count(find)} times in the region "
+                    f"(must be exactly once): {find!r}"
+                )
             text = text.replace(find, replace)
         body = text.split("\n")
     return "\n".join(lines[: begin + 1] + body + lines[end:])
@@ -276,8 +289,10 @@ def format_report(report: NotebookReport) -> str:
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
     total = sum(report.test_points.values())
     share = report.covered_points / total if total else 0.0
-    lines.append(f"killed {report.killed}/{len(report.results)}; autograded points whose tests caught a mutant: "
-                 f"{report.covered_points:g}/{total:g} ({share:.0%})")
+    lines.append(
+        f"killed {report.killed}/{len(report.results)}; autograded points whose tests caught a mutant: "
+        f"{report.covered_points:g}/{total:g} ({share:.0%})"
+    )
     return "\n".join(lines)
 
 
@@ -306,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = notebooks_with_mutants(args.paths)
         if not notebooks:
             raise MutantError(f"no notebook with a mutants file in {' '.join(map(str, args.paths))}")
-        selected = {nb: [m.id for m in load_mutants(nb).mutants if args.only is None or m.id in args.only]
-                    for nb in notebooks}
+        selected = {
+            nb: [m.id for m in load_mutants(nb).mutants if args.only is None or m.id in args.only] for nb in notebooks
+        }
         unknown = set(args.only or []) - {i for ids in selected.values() for i in ids}
         if unknown:
             raise MutantError(f"no mutant with id {sorted(unknown)} in {' '.join(map(str, args.paths))}")

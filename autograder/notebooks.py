@@ -63,7 +63,3 @@ def graded_cells(nb: nbformat.NotebookNode) -> list[GradedCell]:
         kind = "manual" if meta.get("solution") else "test"
         cells.append(GradedCell(meta.get("grade_id", f"cell-{index}"), float(meta.get("points", 0)), kind, index))
     return cells
-
-
-def total_points(nb: nbformat.NotebookNode) -> float:
-    return sum(c.points for c in graded_cells(nb))

@@ -68,8 +68,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def offline_latency() -> list[tuple[str, float, float, float]]:
-    from curriculum.llm import get_model
-    from curriculum.llm import offline
+    from curriculum.llm import get_model, offline
 
     model = get_model("offline")
     prompts = build_prompts(reference_passages())

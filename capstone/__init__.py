@@ -14,12 +14,12 @@ See ``wiki/capstone.md`` for the operator's guide.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 __all__ = ["Settings", "Assistant", "create_app"]
 
 
-def __getattr__(name: str) -> Any:  # imported on first use: `aie --help` stays fast
+def __getattr__(name: str) -> _Any:  # imported on first use: `aie --help` stays fast
     if name == "Settings":
         from capstone.settings import Settings
 

@@ -36,9 +36,24 @@ if TYPE_CHECKING:
     from capstone.rag.retriever import Retriever
 
 __all__ = [
-    "GOLDEN_PATH", "SPLIT_SEED", "HEAD_GRID", "FUSION_GRID", "METRICS", "RetrievalQuery", "Tuning",
-    "golden_queries", "split_golden", "dev_queries", "held_out_queries", "ranked_sources", "plain_ranx",
-    "score_rankings", "mode_rankings", "compare_modes", "tune", "objective",
+    "GOLDEN_PATH",
+    "SPLIT_SEED",
+    "HEAD_GRID",
+    "FUSION_GRID",
+    "METRICS",
+    "RetrievalQuery",
+    "Tuning",
+    "golden_queries",
+    "split_golden",
+    "dev_queries",
+    "held_out_queries",
+    "ranked_sources",
+    "plain_ranx",
+    "score_rankings",
+    "mode_rankings",
+    "compare_modes",
+    "tune",
+    "objective",
 ]
 
 GOLDEN_PATH = DATA_DIR / "capstone" / "golden_queries.jsonl"
@@ -73,7 +88,9 @@ def golden_queries(path: Path = GOLDEN_PATH) -> list[RetrievalQuery]:
     return out
 
 
-def split_golden(queries: list[RetrievalQuery], seed: str = SPLIT_SEED) -> tuple[list[RetrievalQuery], list[RetrievalQuery]]:
+def split_golden(
+    queries: list[RetrievalQuery], seed: str = SPLIT_SEED
+) -> tuple[list[RetrievalQuery], list[RetrievalQuery]]:
     """(dev, test): queries ordered by ``sha256(seed:question)``, the first half dev (stable as queries are added)."""
     ordered = sorted(queries, key=lambda q: hashlib.sha256(f"{seed}:{q.question}".encode()).hexdigest())
     half = (len(ordered) + 1) // 2
@@ -127,7 +144,9 @@ def score_rankings(rankings: dict[str, list[str]], queries: list[RetrievalQuery]
         raise ValueError("no queries to score")
     with plain_ranx() as ranx:
         qrels = ranx.Qrels({q.id: {s: 1 for s in q.sources} for q in queries})
-        run = ranx.Run({q.id: {s: 1.0 / (i + 1) for i, s in enumerate(rankings.get(q.id, []))} or {"(none)": 0.0} for q in queries})
+        run = ranx.Run(
+            {q.id: {s: 1.0 / (i + 1) for i, s in enumerate(rankings.get(q.id, []))} or {"(none)": 0.0} for q in queries}
+        )
         scores = ranx.evaluate(qrels, run, list(METRICS), make_comparable=True)
     return {name: float(scores[name]) for name in METRICS}
 
@@ -179,8 +198,13 @@ def tune(retriever: Retriever, queries: list[RetrievalQuery]) -> Tuning:
     """Choose the head-field weight (BM25 alone), then the fusion weight (hybrid), on ``queries``."""
     from capstone.rag.retriever import Retriever
 
-    trial = Retriever(retriever.store, _memoized(retriever.embed), candidates=retriever.candidates, rrf_k=retriever.rrf_k,
-                      rerank=retriever.use_rerank)
+    trial = Retriever(
+        retriever.store,
+        _memoized(retriever.embed),
+        candidates=retriever.candidates,
+        rrf_k=retriever.rrf_k,
+        rerank=retriever.use_rerank,
+    )
     head_scores = {}
     for weight in HEAD_GRID:
         trial.head_weight = weight
@@ -221,7 +245,9 @@ def main(argv: list[str] | None = None) -> None:
             print("\nBM25 alone on dev, per head weight\n" + _table(tuning.head_scores, "head"))
             print("\nhybrid on dev, per BM25 fusion weight\n" + _table(tuning.fusion_scores, "bm25 w"))
             same = tuning.head_weight == HEAD_WEIGHT and tuning.fusion_weights == FUSION_WEIGHTS
-            print(f"\ndev picks head {tuning.head_weight}, fusion {tuning.fusion_weights}: {'as committed' if same else 'DIFFERENT from the committed weights'}")
+            print(
+                f"\ndev picks head {tuning.head_weight}, fusion {tuning.fusion_weights}: {'as committed' if same else 'DIFFERENT from the committed weights'}"
+            )
         print(f"\nheld-out golden queries ({len(test)})\n" + _table(compare_modes(assistant.retriever, test), "mode"))
     finally:
         assistant.close()

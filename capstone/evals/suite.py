@@ -38,8 +38,19 @@ from capstone.rag.chunking import normalize_ws
 from curriculum.paths import DATA_DIR
 
 __all__ = [
-    "CASES_PATH", "BASELINE_PATH", "THRESHOLDS", "MARGIN", "EvalCase", "CaseResult", "EvalReport",
-    "load_cases", "run_suite", "gate", "save_baseline", "load_baseline", "report_json",
+    "CASES_PATH",
+    "BASELINE_PATH",
+    "THRESHOLDS",
+    "MARGIN",
+    "EvalCase",
+    "CaseResult",
+    "EvalReport",
+    "load_cases",
+    "run_suite",
+    "gate",
+    "save_baseline",
+    "load_baseline",
+    "report_json",
 ]
 
 CASES_PATH = DATA_DIR / "capstone" / "eval_cases.jsonl"
@@ -164,13 +175,20 @@ def score_case(case: EvalCase, response: dict, chunk_text: dict[str, str]) -> Ca
     problems = check_citations(response["answer"], response["citations"], chunk_text) if answered else []
     missing = [f for f in case.facts if not _fact_in(f, response["answer"])] if case.answerable else []
     return CaseResult(
-        id=case.id, kind=case.kind, answer=response["answer"], abstained=response["abstained"], refused=response["refused"],
+        id=case.id,
+        kind=case.kind,
+        answer=response["answer"],
+        abstained=response["abstained"],
+        refused=response["refused"],
         abstention_correct=response["abstained"] == (not case.answerable),
         citations_valid=(not problems) if answered else None,
         marker_coverage=marker_coverage(response["answer"]) if answered else None,
         facts_found=(not missing) if case.answerable and case.facts else None,
-        missing_facts=missing, citation_problems=problems, latency_ms=response["latency_ms"],
-        cost_usd=response["usage"]["cost_usd"], rankings=rankings,
+        missing_facts=missing,
+        citation_problems=problems,
+        latency_ms=response["latency_ms"],
+        cost_usd=response["usage"]["cost_usd"],
+        rankings=rankings,
     )
 
 
@@ -208,13 +226,21 @@ def _retrieval_metrics(ranx, cases: list[EvalCase], results: list[CaseResult]) -
     metrics: dict[str, float] = {}
     if scored:
         qrels = ranx.Qrels({r.id: {s: 1 for s in by_id[r.id].sources} for r in scored})
-        graded = ranx.Qrels({r.id: {**{s: 1 for s in by_id[r.id].related}, **{s: 2 for s in by_id[r.id].sources}} for r in scored})
+        graded = ranx.Qrels(
+            {r.id: {**{s: 1 for s in by_id[r.id].related}, **{s: 2 for s in by_id[r.id].sources}} for r in scored}
+        )
         for stage in STAGES:
-            run_dict = {r.id: {s: 1.0 / (i + 1) for i, s in enumerate(r.rankings[stage])} or {"(none)": 0.0} for r in scored}
+            run_dict = {
+                r.id: {s: 1.0 / (i + 1) for i, s in enumerate(r.rankings[stage])} or {"(none)": 0.0} for r in scored
+            }
             run, graded_run = ranx.Run(run_dict), ranx.Run(run_dict)
             ranx.evaluate(qrels, run, ["recall@5", "mrr"], make_comparable=True)
             ranx.evaluate(graded, graded_run, ["ndcg@10"], make_comparable=True)
-            for name, per_query in (("recall@5", run.scores["recall@5"]), ("mrr", run.scores["mrr"]), ("ndcg@10", graded_run.scores["ndcg@10"])):
+            for name, per_query in (
+                ("recall@5", run.scores["recall@5"]),
+                ("mrr", run.scores["mrr"]),
+                ("ndcg@10", graded_run.scores["ndcg@10"]),
+            ):
                 values_by_id = {q: float(v) for q, v in per_query.items()}
                 for r in scored:
                     r.retrieval.setdefault(stage, {})[name] = values_by_id.get(r.id, 0.0)
@@ -222,13 +248,21 @@ def _retrieval_metrics(ranx, cases: list[EvalCase], results: list[CaseResult]) -
     return metrics
 
 
-def _answer_metrics(by_id: dict[str, EvalCase], results: list[CaseResult], metrics: dict[str, float]) -> dict[str, float]:
+def _answer_metrics(
+    by_id: dict[str, EvalCase], results: list[CaseResult], metrics: dict[str, float]
+) -> dict[str, float]:
     answered = [r for r in results if r.citations_valid is not None]
     with_facts = [r for r in results if r.facts_found is not None]
     benign = [r for r in results if by_id[r.id].answerable]
-    metrics["answers.citation_validity"] = sum(bool(r.citations_valid) for r in answered) / len(answered) if answered else 0.0
-    metrics["answers.marker_coverage"] = sum(r.marker_coverage or 0.0 for r in answered) / len(answered) if answered else 0.0
-    metrics["answers.fact_recall"] = sum(bool(r.facts_found) for r in with_facts) / len(with_facts) if with_facts else 0.0
+    metrics["answers.citation_validity"] = (
+        sum(bool(r.citations_valid) for r in answered) / len(answered) if answered else 0.0
+    )
+    metrics["answers.marker_coverage"] = (
+        sum(r.marker_coverage or 0.0 for r in answered) / len(answered) if answered else 0.0
+    )
+    metrics["answers.fact_recall"] = (
+        sum(bool(r.facts_found) for r in with_facts) / len(with_facts) if with_facts else 0.0
+    )
     metrics["answers.abstention_accuracy"] = sum(r.abstention_correct for r in results) / len(results)
     metrics["answers.false_refusal_rate"] = sum(r.refused for r in benign) / len(benign) if benign else 0.0
     metrics["answers.answerable_abstained_rate"] = sum(r.abstained for r in benign) / len(benign) if benign else 0.0
@@ -240,9 +274,12 @@ def _answer_metrics(by_id: dict[str, EvalCase], results: list[CaseResult], metri
 
 _NOT_GATED = {"cases", "answers.false_refusal_rate", "answers.answerable_abstained_rate"}  # lower is better / counts
 _CASE_METRIC = {
-    "retrieval.reranked.recall@5": "reranked.recall@5", "retrieval.reranked.mrr": "reranked.mrr",
-    "retrieval.reranked.ndcg@10": "reranked.ndcg@10", "answers.fact_recall": "facts_found",
-    "answers.citation_validity": "citations_valid", "answers.abstention_accuracy": "abstention_correct",
+    "retrieval.reranked.recall@5": "reranked.recall@5",
+    "retrieval.reranked.mrr": "reranked.mrr",
+    "retrieval.reranked.ndcg@10": "reranked.ndcg@10",
+    "answers.fact_recall": "facts_found",
+    "answers.citation_validity": "citations_valid",
+    "answers.abstention_accuracy": "abstention_correct",
 }
 
 
@@ -306,4 +343,3 @@ def gate(report: EvalReport, baseline: dict | None, *, thresholds: dict[str, flo
 
 def report_json(report: EvalReport) -> dict:
     return {"metrics": report.metrics, "seconds": report.seconds, "cases": [asdict(c) for c in report.cases]}
-

@@ -42,7 +42,11 @@ EPHEMERAL = {"type": "ephemeral"}
 def _blocks(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     role = message["role"]
     if role == "tool":
-        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": message["content"]}
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": message["tool_call_id"],
+            "content": message["content"],
+        }
         if message.get("is_error"):
             block["is_error"] = True
         return "user", [block]
@@ -50,7 +54,9 @@ def _blocks(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     if message.get("content"):
         blocks.append({"type": "text", "text": message["content"]})
     for call in message.get("tool_calls") or []:
-        blocks.append({"type": "tool_use", "id": call["id"], "name": call["name"], "input": dict(call.get("arguments", {}))})
+        blocks.append(
+            {"type": "tool_use", "id": call["id"], "name": call["name"], "input": dict(call.get("arguments", {}))}
+        )
     return role, blocks
 
 
@@ -163,7 +169,9 @@ class AnthropicModel(ChatModel):
             return ProviderError(f"anthropic unreachable: {exc}", provider=PROVIDER, retryable=True, kind="connection")
         if isinstance(exc, sdk.APIStatusError) and exc.status_code < 400:  # an error event inside a stream
             transient = getattr(exc, "type", None) in _TRANSIENT_STREAM_ERRORS
-            return ProviderError(f"anthropic stream failed: {exc}", provider=PROVIDER, retryable=transient, kind="stream")
+            return ProviderError(
+                f"anthropic stream failed: {exc}", provider=PROVIDER, retryable=transient, kind="stream"
+            )
         if isinstance(exc, sdk.APIStatusError):
             return status_error(PROVIDER, exc.status_code, exc.response.headers, str(exc))
         return ProviderError(f"anthropic failed: {exc}", provider=PROVIDER, kind="stream")
@@ -173,8 +181,7 @@ class AnthropicModel(ChatModel):
         try:
             if request.stream:
                 with self.client.messages.stream(**params) as stream:
-                    for text in stream.text_stream:
-                        yield text
+                    yield from stream.text_stream
                     message = stream.get_final_message()
             else:
                 message = self.client.messages.create(**params)

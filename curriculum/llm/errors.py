@@ -14,6 +14,7 @@ __all__ = [
     "CircuitOpenError",
     "AllModelsFailedError",
     "UnknownPriceError",
+    "SchemaMismatchError",
 ]
 
 
@@ -56,7 +57,15 @@ class ProviderError(ModelError):
         self.status_code = status_code
         self.retryable = retryable
         self.retry_after = retry_after
-        self.kind = kind  # "status", "timeout", "connection" or "stream"
+        self.kind = kind  # "status", "timeout", "connection", "stream", "garbage" or "schema"
+
+
+class SchemaMismatchError(ProviderError):
+    """A tool call or JSON answer does not match its schema (``errors`` lists why); not retried."""
+
+    def __init__(self, message: str, *, provider: str, errors: list[str]) -> None:
+        super().__init__(message, provider=provider, retryable=False, kind="schema")
+        self.errors = errors
 
 
 class CircuitOpenError(ModelError):

@@ -3,9 +3,12 @@
 Specs
 =====
 ``offline``                 the offline reference model (the default)
-``openai:<model>``          e.g. ``openai:gpt-4o-mini`` (needs ``OPENAI_API_KEY``)
+``openai:<model>``          e.g. ``openai:gpt-4o-mini`` (needs ``OPENAI_API_KEY``); with ``base_url=`` or
+                            ``OPENAI_BASE_URL``, any OpenAI-compatible server (llama.cpp, vLLM, Ollama, ...)
 ``anthropic:<model>``       e.g. ``anthropic:claude-haiku-4-5`` (needs ``ANTHROPIC_API_KEY``)
 ``hf:<local path>``         a causal LM saved with ``save_pretrained`` in that directory
+``local:smollm2``           SmolLM2-135M-Instruct served by llama.cpp on 127.0.0.1: attaches to the shared
+                            server (``aie model serve`` or an earlier caller) or starts it in the background
 ``A -> B -> C``             a fallback chain: B answers when A fails, and so on
 
 Without a spec, ``AIE_MODEL`` names the model (``offline`` when unset) and
@@ -40,7 +43,8 @@ from .resilience import CircuitBreaker, FallbackModel, ResilientModel, RetryPoli
 __all__ = ["get_model", "split_chain", "resolve_spec", "SPEC_FORMS"]
 
 log = logging.getLogger(__name__)
-SPEC_FORMS = "offline, openai:<model>, anthropic:<model>, hf:<local path>, or a chain 'A -> B'"
+SPEC_FORMS = "offline, openai:<model>, anthropic:<model>, hf:<local path>, local:smollm2, or a chain 'A -> B'"
+LOCAL_MODELS = ("smollm2",)
 
 
 def split_chain(spec: str) -> list[str]:
@@ -76,6 +80,7 @@ def _build_link(
     timeout: float,
     prices: PriceTable | None,
     device: str,
+    openai_options: dict[str, Any],
 ) -> ChatModel:
     provider, _, rest = spec.partition(":")
     provider = provider.strip().lower()
@@ -89,13 +94,24 @@ def _build_link(
             from .openai_provider import OpenAIModel as Hosted
         else:
             from .anthropic_provider import AnthropicModel as Hosted
-        inner = Hosted(rest, client=client, timeout=timeout, prices=prices)
+        extra = {k: v for k, v in openai_options.items() if v is not None} if provider == "openai" else {}
+        inner = Hosted(rest, client=client, timeout=timeout, prices=prices, **extra)
         breaker = breaker or CircuitBreaker(failure_threshold, cooldown_s, clock=clock, name=inner.spec)
         return ResilientModel(inner, retry=retry, breaker=breaker, sleep=sleep)
     if provider == "hf" and rest:
         from .hf_provider import HFModel
 
         return HFModel(rest, device=device, prices=prices)
+    if provider == "local" and rest.lower() in LOCAL_MODELS:
+        from .local.spec import local_model
+
+        inner = local_model(rest.lower(), client=client, timeout=timeout, prices=prices, **openai_options)
+        breaker = breaker or CircuitBreaker(failure_threshold, cooldown_s, clock=clock, name=inner.spec)
+        return ResilientModel(inner, retry=retry, breaker=breaker, sleep=sleep)
+    if provider == "local":
+        raise ConfigurationError(
+            f"unknown local model {rest!r} in {spec!r}; the bundled ones: {', '.join(LOCAL_MODELS)}"
+        )
     raise ConfigurationError(f"unknown model spec {spec!r}; use {SPEC_FORMS}")
 
 
@@ -113,6 +129,10 @@ def get_model(
     timeout: float = 60.0,
     prices: PriceTable | None = None,
     device: str = "cpu",
+    base_url: str | None = None,
+    tool_choice: str | None = None,
+    json_schema: dict[str, Any] | None = None,
+    strict: bool | None = None,
 ) -> ChatModel:
     """Build the model named by ``spec`` (see the module docstring for the forms).
 
@@ -120,8 +140,11 @@ def get_model(
     ``anthropic.Anthropic``); ``clients`` maps provider names to clients for a chain.
     ``retry``, ``sleep``, ``clock``, ``failure_threshold`` and ``cooldown_s`` set the
     resilience of hosted models (``breaker`` replaces the breaker of a single hosted model).
-    Raises :class:`~curriculum.llm.errors.ConfigurationError` for an unknown spec, a missing
-    key or an unpriced model.
+    ``base_url``, ``tool_choice``, ``json_schema`` and ``strict`` configure ``openai:`` and ``local:`` models
+    (see :class:`~curriculum.llm.openai_provider.OpenAIModel`): the server, how tools are chosen, the schema
+    of JSON answers, and whether tool calls are validated against their schemas (``local:`` models always
+    validate). Raises :class:`~curriculum.llm.errors.ConfigurationError` for an unknown spec, a missing
+    key, an unpriced model, or a local model server that cannot start.
     """
     links = split_chain(resolve_spec(spec))
     if not links:
@@ -137,6 +160,7 @@ def get_model(
         timeout=timeout,
         prices=prices,
         device=device,
+        openai_options=dict(base_url=base_url, tool_choice=tool_choice, json_schema=json_schema, strict=strict),
     )
     if len(links) == 1:
         link = links[0]

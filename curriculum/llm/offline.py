@@ -129,7 +129,9 @@ class OfflineReferenceModel(ChatModel):
         self.prices.price(PROVIDER, MODEL_NAME)
         self.embed = embed or cached_embed
 
-    def reply(self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] | None = None) -> tuple[str, list[ToolCall]]:
+    def reply(
+        self, messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]] | None = None
+    ) -> tuple[str, list[ToolCall]]:
         """The reply text and tool calls for a conversation (no truncation, no bookkeeping)."""
         if tools:
             decision = decide_tool_step(messages, tools)

@@ -121,7 +121,10 @@ def parse_sources(text: str) -> tuple[list[Source], str]:
     sources: list[Source] = []
 
     def take_tag(match: re.Match[str]) -> str:
-        attrs = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTRIBUTE.finditer(match.group(1))}
+        attrs = {
+            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _ATTRIBUTE.finditer(match.group(1))
+        }
         if not (attrs.get("id") or "").strip().isdigit():
             return match.group(0)
         sources.append(Source(int(attrs["id"]), attrs.get("name", "").strip(), match.group(2).strip()))
@@ -224,7 +227,9 @@ def score_sentences(question: str, sources: Sequence[Source], embed: EmbedFn) ->
         for i, sim in zip(order, sims):
             semantic[i] = float(sim)
     scored = [
-        ScoredSentence(src, pos, text, lexical[i], semantic[i], SEMANTIC_WEIGHT * semantic[i] + LEXICAL_WEIGHT * lexical[i])
+        ScoredSentence(
+            src, pos, text, lexical[i], semantic[i], SEMANTIC_WEIGHT * semantic[i] + LEXICAL_WEIGHT * lexical[i]
+        )
         for i, (src, pos, text, _) in enumerate(sentences)
     ]
     return sorted(scored, key=lambda s: -s.score)

@@ -313,7 +313,9 @@ def _coerce(value: str, kind: str, schema: dict[str, Any]) -> Any:
     """A ``key=value`` string turned into the parameter's type."""
     base = kind.removeprefix("array:")
     if base in ("email", "timezone", "datetime", "date", "time", "url", "minutes"):
-        entities = [e for e in extract_entities(value) if e.kind == base or (base == "minutes" and e.kind == "duration")]
+        entities = [
+            e for e in extract_entities(value) if e.kind == base or (base == "minutes" and e.kind == "duration")
+        ]
         if entities:
             picked = [e.value for e in entities] if kind.startswith("array:") else entities[0].value
             return _number(str(picked)) if base == "minutes" else picked
@@ -514,7 +516,7 @@ def decide_tool_step(messages: Sequence[dict[str, Any]], tools: Sequence[dict[st
         return ToolDecision(text=_final_answer(messages, last_user + 1)) if made else None
     plan: list[tuple[int, int, dict[str, Any], dict[str, Any]]] = []
     primary = max(relevant, key=lambda r: (r[0], -r[1]))
-    for score, i, tool in relevant:
+    for _score, i, tool in relevant:
         args, missing = extract_arguments(tool, request)
         if missing:
             if tool is primary[2] and (tool["name"], _canonical(args)) not in made and not made:

@@ -16,29 +16,65 @@ Translation from the provider-neutral format:
 * ``stream=True`` asks for ``stream_options.include_usage`` so usage arrives in the last chunk.
 
 The key comes from ``OPENAI_API_KEY``; pass ``client=`` (an ``openai.OpenAI``) to use your own.
+
+Any OpenAI-compatible server (llama.cpp's, vLLM, Ollama, LM Studio, ``transformers serve``) is reached
+the same way: ``base_url=`` or ``OPENAI_BASE_URL``. A server on this machine (a loopback address) needs
+no key, and a model the price table does not know is priced at $0 per token there (provider ``local``:
+its cost is the compute time, ``Completion.latency_ms``); on another machine such a model is refused.
+
+Structured output: ``json_schema=`` asks for JSON answers matching a schema (``response_format``);
+``tool_choice=`` (``auto``, ``required``, ``none`` or a tool's name) is sent with the tools; ``strict=True``
+validates every tool call and JSON answer against its schema and raises
+:class:`~curriculum.llm.errors.SchemaMismatchError` on a mismatch. ``dialect="llama.cpp"`` speaks
+``llama_cpp.server``'s form: ``max_tokens``, ``response_format`` ``{"type": "json_object", "schema"}``,
+and tools as a reply decoded under one union schema (:mod:`curriculum.llm.local.tools`: its own
+``tool_choice="auto"`` ignores ``max_tokens``); a streamed reply with tools arrives in one piece.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import ipaddress
 import json
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from .base import ChatModel, Generation, Request
-from .errors import ConfigurationError, ProviderError
+from .errors import ConfigurationError, ProviderError, UnknownPriceError
+from .local.schema import DIALECTS, check_json_answer, check_tool_calls, response_format, tool_choice_param
+from .local.tools import protocol_generation, protocol_messages, reply_schema
 from .messages import system_text
-from .pricing import PriceTable
+from .pricing import Price, PriceTable
 from .resilience import status_error
 from .types import ToolCall, Usage
 
-__all__ = ["OpenAIModel", "openai_params", "openai_messages", "openai_tools", "parse_arguments"]
+__all__ = ["OpenAIModel", "openai_params", "openai_messages", "openai_tools", "parse_arguments", "is_loopback"]
 
 PROVIDER = "openai"
 _TRANSIENT_STREAM_ERRORS = {"server_error", "rate_limit_error", "timeout"}
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use"}
+LOCAL_PROVIDER = "local"  # the price-table provider of an unpriced model on a loopback server: $0 per token
+
+
+def is_loopback(base_url: str | None) -> bool:
+    """True when ``base_url`` points at this machine (127.0.0.0/8, ::1 or localhost).
+
+    >>> is_loopback("http://127.0.0.1:8080/v1"), is_loopback("https://api.openai.com/v1")
+    (True, False)
+    """
+    if not base_url:
+        return False
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,7 +86,10 @@ def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append({"role": role, "content": m["content"]})
         elif role == "assistant":
             calls = m.get("tool_calls") or []
-            message: dict[str, Any] = {"role": "assistant", "content": (m.get("content") or None) if calls else m["content"]}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": (m.get("content") or None) if calls else m["content"],
+            }
             if calls:
                 message["tool_calls"] = [
                     {
@@ -64,6 +103,11 @@ def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             out.append({"role": "tool", "tool_call_id": m["tool_call_id"], "content": m["content"]})
     return out
+
+
+def uses_tool_protocol(request: Request, tool_choice: str | None, dialect: str) -> bool:
+    """True when the llama.cpp dialect sends tools as a union-schema reply (see :mod:`.local.tools`)."""
+    return dialect == "llama.cpp" and bool(request.tools) and tool_choice != "none"
 
 
 def openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,17 +131,39 @@ def prefix_cache_key(request: Request) -> str:
     return "aie-" + hashlib.sha256(prefix.encode()).hexdigest()[:32]
 
 
-def openai_params(model: str, request: Request) -> dict[str, Any]:
-    """The keyword arguments for ``client.chat.completions.create``."""
-    params: dict[str, Any] = {
-        "model": model,
-        "messages": openai_messages(request.messages),
-        "max_completion_tokens": request.max_tokens,
-    }
+def openai_params(
+    model: str,
+    request: Request,
+    *,
+    tool_choice: str | None = None,
+    json_schema: dict[str, Any] | None = None,
+    dialect: str = "openai",
+    hosted: bool = True,
+) -> dict[str, Any]:
+    """The keyword arguments for ``client.chat.completions.create``.
+
+    ``hosted=False`` (a compatible server, not OpenAI's API) sends the limit as ``max_tokens``, the field
+    llama.cpp, Ollama, vLLM and LM Studio all read (llama.cpp ignores ``max_completion_tokens``).
+    """
+    llama_cpp = dialect == "llama.cpp"
+    messages = openai_messages(request.messages)
+    choice = None
+    if request.tools and tool_choice is not None:
+        choice = tool_choice_param(tool_choice, [t["name"] for t in request.tools])  # refuses an unknown name
+    params: dict[str, Any] = {"model": model, "messages": messages}
+    params["max_completion_tokens" if hosted and not llama_cpp else "max_tokens"] = request.max_tokens
     if not model.startswith(_REASONING_PREFIXES):
         params["temperature"] = request.temperature
-    if request.tools:
-        params["tools"] = openai_tools(request.tools)
+    if uses_tool_protocol(request, tool_choice, dialect):
+        params["messages"] = protocol_messages(messages, request.messages, request.tools, tool_choice)
+        params["response_format"] = response_format(reply_schema(request.tools, tool_choice, json_schema), dialect)
+    else:
+        if request.tools and not llama_cpp:
+            params["tools"] = openai_tools(request.tools)
+            if choice is not None:
+                params["tool_choice"] = choice
+        if json_schema is not None:
+            params["response_format"] = response_format(json_schema, dialect)
     if request.cache_prefix:
         params["prompt_cache_key"] = prefix_cache_key(request)
     if request.stream:
@@ -130,7 +196,11 @@ def _usage(usage: Any) -> Usage:
 
 
 class OpenAIModel(ChatModel):
-    """A hosted OpenAI model. Build it with ``get_model("openai:gpt-4o-mini")``."""
+    """A model behind the Chat Completions API: OpenAI's, or any compatible server at ``base_url``.
+
+    Build it with ``get_model("openai:gpt-4o-mini")``, or ``OPENAI_BASE_URL=http://127.0.0.1:8080/v1
+    get_model("openai:<served name>")`` for a local server (see the module docstring for the options).
+    """
 
     provider = PROVIDER
 
@@ -141,47 +211,138 @@ class OpenAIModel(ChatModel):
         client: Any = None,
         timeout: float = 60.0,
         prices: PriceTable | None = None,
+        base_url: str | None = None,
+        tool_choice: str | None = None,
+        json_schema: dict[str, Any] | None = None,
+        strict: bool = False,
+        dialect: str = "openai",
+        spec: str | None = None,
     ) -> None:
         super().__init__(prices=prices)
+        if dialect not in DIALECTS:
+            raise ConfigurationError(f"unknown dialect {dialect!r}; use one of {DIALECTS}")
         self.model_name = model
-        self.spec = f"openai:{model}"
-        self.prices.price(PROVIDER, model)  # refuse an unpriced model before any call
+        self.spec = spec or f"openai:{model}"
         import openai
 
         self._sdk = openai
+        if base_url is None:
+            base_url = str(client.base_url) if client is not None else os.environ.get("OPENAI_BASE_URL") or None
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.local = is_loopback(self.base_url)
+        self.price = self._price()  # refuse an unpriced model before any call
+        self.provider = self.price.provider if self.price.provider == LOCAL_PROVIDER else PROVIDER
+        self.tool_choice = tool_choice
+        self.json_schema = json_schema
+        self.strict = strict
+        self.dialect = dialect
         if client is None:
-            key = os.environ.get("OPENAI_API_KEY")
+            key = os.environ.get("OPENAI_API_KEY") or ("no-key-needed-on-loopback" if self.local else None)
             if not key:
-                raise ConfigurationError(f"{self.spec} needs an API key: set OPENAI_API_KEY (or pass client=)")
-            client = openai.OpenAI(api_key=key, timeout=timeout, max_retries=0)
+                where = f" at {self.base_url}" if self.base_url else ""
+                raise ConfigurationError(f"{self.spec}{where} needs an API key: set OPENAI_API_KEY (or pass client=)")
+            client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=timeout, max_retries=0)
         else:
             client = client.with_options(max_retries=0)  # retries happen in curriculum.llm.resilience
         self.client = client
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec}{' at ' + self.base_url if self.base_url else ''}>"
+
+    def _price(self) -> Price:
+        try:
+            return self.prices.price(PROVIDER, self.model_name)
+        except UnknownPriceError:
+            if not self.local:
+                where = f"the server at {self.base_url}" if self.base_url else "the OpenAI API"
+                raise UnknownPriceError(
+                    f"no price known for openai:{self.model_name} on {where}; only a model served on this machine "
+                    f"(a loopback base URL) is priced at $0 without an entry: add a [[price]] entry to prices.toml"
+                ) from None
+        local = self.prices.price(LOCAL_PROVIDER, self.model_name)
+        return dataclasses.replace(local, model=self.model_name, source=f"{local.source}: served at {self.base_url}")
+
+    @property
+    def hosted(self) -> bool:
+        """True when this is OpenAI's own API (no base URL, or api.openai.com)."""
+        return not self.base_url or urlsplit(self.base_url).hostname == "api.openai.com"
+
+    @property
+    def _where(self) -> str:
+        return "openai" if self.hosted else f"the server at {self.base_url}"
+
     def _error(self, exc: Exception) -> ProviderError:
         sdk = self._sdk
+        where = self._where
         if isinstance(exc, sdk.APITimeoutError):
-            return ProviderError(f"openai timed out: {exc}", provider=PROVIDER, retryable=True, kind="timeout")
+            return ProviderError(f"{where} timed out: {exc}", provider=PROVIDER, retryable=True, kind="timeout")
         if isinstance(exc, sdk.APIConnectionError):
-            return ProviderError(f"openai unreachable: {exc}", provider=PROVIDER, retryable=True, kind="connection")
+            return ProviderError(
+                f"{where} is unreachable: {exc} (is a server running there?)",
+                provider=PROVIDER,
+                retryable=True,
+                kind="connection",
+            )
         if isinstance(exc, sdk.APIStatusError) and exc.status_code < 400:  # an error event inside a stream
             transient = getattr(exc, "type", None) in _TRANSIENT_STREAM_ERRORS
-            return ProviderError(f"openai stream failed: {exc}", provider=PROVIDER, retryable=transient, kind="stream")
+            return ProviderError(
+                f"{where}: the stream failed: {exc}", provider=PROVIDER, retryable=transient, kind="stream"
+            )
         if isinstance(exc, sdk.APIStatusError):
             return status_error(PROVIDER, exc.status_code, exc.response.headers, str(exc))
-        return ProviderError(f"openai failed: {exc}", provider=PROVIDER, kind="stream")
+        if isinstance(exc, (sdk.APIResponseValidationError, ValueError)):
+            return ProviderError(
+                f"{where} answered something that is not a chat completion: {exc}", provider=PROVIDER, kind="garbage"
+            )
+        return ProviderError(
+            f"{where} stopped mid-answer: {type(exc).__name__}: {exc}", provider=PROVIDER, retryable=True, kind="stream"
+        )
+
+    def _garbage(self, what: Any) -> ProviderError:
+        return ProviderError(
+            f"{self._where} answered something that is not a chat completion: {str(what)[:120]!r}",
+            provider=PROVIDER,
+            kind="garbage",
+        )
 
     def _events(self, request: Request) -> Iterator[str | Generation]:
-        params = openai_params(self.model_name, request)
+        import httpx
+
+        params = openai_params(
+            self.model_name,
+            request,
+            tool_choice=self.tool_choice,
+            json_schema=self.json_schema,
+            dialect=self.dialect,
+            hosted=self.hosted,
+        )
+        protocol = uses_tool_protocol(request, self.tool_choice, self.dialect)
         try:
             if request.stream:
-                yield from self._streamed(params)
+                generation = yield from self._streamed(params, emit=not protocol)
             else:
-                yield self._generation(self.client.chat.completions.create(**params))
-        except self._sdk.OpenAIError as exc:
+                generation = self._generation(self.client.chat.completions.create(**params))
+        except (self._sdk.OpenAIError, httpx.TransportError, ValueError) as exc:
             raise self._error(exc) from exc
+        if protocol:
+            generation = protocol_generation(generation, request, self.provider)
+            if request.stream and generation.text:
+                yield generation.text
+        yield self._checked(generation, request)
+
+    def _checked(self, generation: Generation, request: Request) -> Generation:
+        """Validate tool calls (``strict``) and JSON answers (``json_schema``) against their schemas."""
+        hit_limit = generation.stop_reason == "max_tokens" or generation.usage.output_tokens >= request.max_tokens
+        where = dict(provider=self.provider, hit_limit=hit_limit, max_tokens=request.max_tokens)
+        if generation.tool_calls and (self.strict or self.tool_choice not in (None, "none", "auto")):
+            check_tool_calls(generation.tool_calls, request.tools or [], **where)
+        elif self.json_schema is not None and not generation.tool_calls:
+            check_json_answer(generation.text, self.json_schema, **where)
+        return generation
 
     def _generation(self, response: Any) -> Generation:
+        if not getattr(response, "choices", None) or getattr(response.choices[0], "message", None) is None:
+            raise self._garbage(response)
         choice = response.choices[0]
         message = choice.message
         calls = [
@@ -194,12 +355,29 @@ class OpenAIModel(ChatModel):
             tool_calls=calls,
             usage=_usage(response.usage),
             model=response.model or self.model_name,
-            provider=PROVIDER,
+            provider=self.provider,
             stop_reason=_STOP_REASONS.get(choice.finish_reason, choice.finish_reason),
             price_model=self.model_name,
         )
 
-    def _streamed(self, params: dict[str, Any]) -> Iterator[str | Generation]:
+    def _count_usage(self, params: dict[str, Any], generated: str) -> Usage:
+        """Usage of a llama.cpp stream, which carries none: asked of the server's own tokenizer.
+
+        The prompt tokens come from the same request without streaming and with ``max_tokens=1`` (the
+        server's prompt cache holds that prefix, so it costs about one token); the output tokens from
+        ``/extras/tokenize/count`` on the generated text.
+        """
+        probe = {k: v for k, v in params.items() if k not in ("stream", "stream_options")}
+        probe["max_tokens"] = 1
+        prompt = self.client.chat.completions.create(**probe).usage
+        root = self.base_url.rsplit("/v1", 1)[0] if self.base_url else ""
+        counted = self.client.post(f"{root}/extras/tokenize/count", cast_to=object, body={"input": generated})
+        if not isinstance(counted, dict) or not isinstance(counted.get("count"), int):
+            raise self._garbage(counted)
+        return Usage(input_tokens=prompt.prompt_tokens or 0, output_tokens=counted["count"])
+
+    def _streamed(self, params: dict[str, Any], emit: bool = True) -> Iterator[str]:
+        """Yield the text deltas (when ``emit``); return the Generation (``yield from`` hands it to ``_events``)."""
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         usage = None
@@ -207,6 +385,8 @@ class OpenAIModel(ChatModel):
         model = self.model_name
         with self.client.chat.completions.create(**params) as chunks:
             for chunk in chunks:
+                if getattr(chunk, "choices", None) is None:
+                    raise self._garbage(chunk)
                 model = chunk.model or model
                 if chunk.usage is not None:
                     usage = chunk.usage
@@ -214,7 +394,8 @@ class OpenAIModel(ChatModel):
                     delta = choice.delta
                     if delta.content:
                         text.append(delta.content)
-                        yield delta.content
+                        if emit:
+                            yield delta.content
                     for call in delta.tool_calls or []:
                         slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
                         slot["id"] = call.id or slot["id"]
@@ -222,15 +403,19 @@ class OpenAIModel(ChatModel):
                             slot["name"] += call.function.name or ""
                             slot["arguments"] += call.function.arguments or ""
                     finish = choice.finish_reason or finish
-        yield Generation(
+        if usage is None and self.dialect == "llama.cpp":
+            counted = self._count_usage(params, "".join(text) + "".join(c["arguments"] for c in calls.values()))
+        else:
+            counted = _usage(usage)
+        return Generation(
             text="".join(text),
             tool_calls=[
                 ToolCall(id=c["id"], name=c["name"], arguments=parse_arguments(c["arguments"]))
                 for _, c in sorted(calls.items())
             ],
-            usage=_usage(usage),
+            usage=counted,
             model=model,
-            provider=PROVIDER,
+            provider=self.provider,
             stop_reason=_STOP_REASONS.get(finish, finish),
             price_model=self.model_name,
         )

@@ -100,9 +100,7 @@ class PriceTable:
             return found
         info = self._genai_model(provider, model)
         if info is None:
-            raise UnknownPriceError(
-                f"no price known for {provider}:{model}; add a [[price]] entry to {PRICES_PATH}"
-            )
+            raise UnknownPriceError(f"no price known for {provider}:{model}; add a [[price]] entry to {PRICES_PATH}")
         prices = info.get_prices(dt.datetime.now(dt.UTC))
         return Price(
             provider=provider,

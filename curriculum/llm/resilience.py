@@ -13,8 +13,9 @@ once, with waits a test can observe (inject ``sleep``) and a breaker a test can 
 * :class:`ResilientModel` -- wraps one model with both.
 * :class:`FallbackModel` -- tries a chain of models in order.
 
-A streamed answer is never retried or handed to a fallback once part of it reached the
-caller: the error is raised instead, so no text is shown twice.
+A streamed answer is never retried once part of it reached the caller (no text is shown twice). In a
+fallback chain the next link takes over: the caller first receives a notice naming the link that
+stopped and why, then the next link's answer; the Completion's text holds all of it, in that order.
 
 Example::
 
@@ -25,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import time
@@ -240,7 +242,9 @@ class FallbackModel(ChatModel):
     :class:`AllModelsFailedError` lists every error.
     """
 
-    def __init__(self, links: Sequence[tuple[str, ChatModel]], *, skipped: Sequence[tuple[str, ModelError]] = ()) -> None:
+    def __init__(
+        self, links: Sequence[tuple[str, ChatModel]], *, skipped: Sequence[tuple[str, ModelError]] = ()
+    ) -> None:
         if not links:
             raise ValueError("a fallback chain needs at least one model")
         super().__init__(prices=links[0][1].prices)
@@ -253,19 +257,30 @@ class FallbackModel(ChatModel):
 
     def _events(self, request: Request) -> Iterator[str | Generation]:
         errors: list[tuple[str, ModelError]] = []
-        for spec, model in self.links:
-            delivered = False
+        shown: list[str] = []  # text already streamed to the caller by links that then failed
+        for index, (spec, model) in enumerate(self.links):
+            current: list[str] = []
             try:
                 for event in model._events(request):
-                    if isinstance(event, str) and event:
-                        delivered = True
+                    if isinstance(event, Generation) and shown:
+                        event = dataclasses.replace(event, text="".join(shown) + event.text)
+                    elif isinstance(event, str) and event:
+                        current.append(event)
                     yield event
                 return
             except ModelError as err:
-                if delivered:
+                last = index == len(self.links) - 1
+                if current and last:
                     raise
                 log.warning("%s failed (%s); falling back to the next model", spec, err)
                 errors.append((spec, err))
+                if current:
+                    shown.extend(current)
+                    notice = (
+                        f"\n\n[{spec} stopped mid-answer: {err}. The answer of {self.links[index + 1][0]} follows.]\n\n"
+                    )
+                    shown.append(notice)
+                    yield notice
         raise AllModelsFailedError(errors)
 
     def estimate_cost(self, messages: Sequence[dict[str, Any]], max_tokens: int = 512, tools=None) -> float:

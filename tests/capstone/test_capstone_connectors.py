@@ -28,17 +28,26 @@ def make_pdf(pages: list[str], *, title: str | None = None, password: str | None
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter()
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    }))
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
     for text in pages:
         page = writer.add_blank_page(612, 792)
         escaped = [line.replace("(", "\\(").replace(")", "\\)") for line in text.splitlines()]
         stream = DecodedStreamObject()
-        stream.set_data(("BT /F1 12 Tf 14 TL 72 720 Td " + "".join(f"({line}) Tj T* " for line in escaped) + "ET").encode("latin-1"))
+        stream.set_data(
+            ("BT /F1 12 Tf 14 TL 72 720 Td " + "".join(f"({line}) Tj T* " for line in escaped) + "ET").encode("latin-1")
+        )
         page[NameObject("/Contents")] = writer._add_object(stream)
-        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
     if title:
         writer.add_metadata({"/Title": title})
     if password is not None:
@@ -91,7 +100,10 @@ def test_markdown_folder_and_connector_choice(tmp_path):
     (tmp_path / "notes.txt").write_text("Plain notes.\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     docs = list(documents_from_path(tmp_path, visibility="private", owner_id=7))
-    assert [(d.source, d.title) for d in docs] == [("markdown/guides/setup.md", "Setup"), ("markdown/notes.txt", "notes")]
+    assert [(d.source, d.title) for d in docs] == [
+        ("markdown/guides/setup.md", "Setup"),
+        ("markdown/notes.txt", "notes"),
+    ]
     assert all(d.visibility == "private" and d.owner_id == 7 for d in docs)
     assert docs[0].text.startswith("# Setup")
     assert {d.connector for d in documents_from_path(DATA_DIR / "capstone" / "confluence-export")} == {"confluence"}
@@ -100,18 +112,21 @@ def test_markdown_folder_and_connector_choice(tmp_path):
         list(documents_from_path(tmp_path / "missing"))
 
 
-@pytest.mark.parametrize("name, data, error, status", [
-    ("report.pdf", b"%PDF-1.7 broken", UnreadableDocument, 422),
-    ("scan.pdf", b"GIF89a not a pdf", UnreadableDocument, 422),
-    ("bad-front-matter.md", b"---\ntitle: [unclosed\n---\n# Body\n", UnreadableDocument, 422),
-    ("tool.exe", b"MZ\x90\x00", UnsupportedDocument, 415),
-    ("noext", b"hello", UnsupportedDocument, 415),
-    ("empty.md", b"   \n", UnreadableDocument, 422),
-    ("latin1.txt", "café".encode("latin-1"), UnreadableDocument, 422),
-    ("binary.md", b"abc\x00\x01\x02", UnreadableDocument, 422),
-    ("page.html", b"no markup at all", UnreadableDocument, 422),
-    ("page.html", b"<html><body><script>x()</script></body></html>", UnreadableDocument, 422),
-])
+@pytest.mark.parametrize(
+    "name, data, error, status",
+    [
+        ("report.pdf", b"%PDF-1.7 broken", UnreadableDocument, 422),
+        ("scan.pdf", b"GIF89a not a pdf", UnreadableDocument, 422),
+        ("bad-front-matter.md", b"---\ntitle: [unclosed\n---\n# Body\n", UnreadableDocument, 422),
+        ("tool.exe", b"MZ\x90\x00", UnsupportedDocument, 415),
+        ("noext", b"hello", UnsupportedDocument, 415),
+        ("empty.md", b"   \n", UnreadableDocument, 422),
+        ("latin1.txt", "café".encode("latin-1"), UnreadableDocument, 422),
+        ("binary.md", b"abc\x00\x01\x02", UnreadableDocument, 422),
+        ("page.html", b"no markup at all", UnreadableDocument, 422),
+        ("page.html", b"<html><body><script>x()</script></body></html>", UnreadableDocument, 422),
+    ],
+)
 def test_bad_uploads_are_refused_with_a_reason(name, data, error, status):
     with pytest.raises(error) as exc:
         parse_upload(name, data, source=f"upload/u/{name}")
@@ -122,36 +137,50 @@ def test_bad_uploads_are_refused_with_a_reason(name, data, error, status):
 def test_good_uploads():
     md = parse_upload("guide.md", b"# Guide\n\nText.", source="upload/u/guide.md", visibility="private", owner_id=3)
     assert (md.title, md.visibility, md.owner_id) == ("Guide", "private", 3)
-    html = parse_upload("p.html", b"<html><head><title>T</title></head><body><h1>Title</h1><p>Body <b>text</b>.</p></body></html>", source="upload/u/p.html")
+    html = parse_upload(
+        "p.html",
+        b"<html><head><title>T</title></head><body><h1>Title</h1><p>Body <b>text</b>.</p></body></html>",
+        source="upload/u/p.html",
+    )
     assert html.title == "Title" and "Body text" in html.text
     broken = parse_upload("broken.html", b"<html><body><p>unclosed <div>still text", source="upload/u/broken.html")
     assert "unclosed" in broken.text
 
 
 def test_pdf_upload_keeps_each_page_under_its_number():
-    data = make_pdf(["Release checklist\nFreeze the main branch (no merges).", "Tag the release.\nAnnounce it."], title="Runbook")
+    data = make_pdf(
+        ["Release checklist\nFreeze the main branch (no merges).", "Tag the release.\nAnnounce it."], title="Runbook"
+    )
     doc = parse_upload("runbook.pdf", data, source="upload/u/runbook.pdf", visibility="private", owner_id=3)
     assert (doc.title, doc.connector, doc.visibility, doc.owner_id) == ("Runbook", "upload", "private", 3)
     chunks = chunk_document(doc, 200)
     assert [(c.heading, c.text) for c in chunks] == [
-        ("Page 1", "Release checklist\nFreeze the main branch (no merges)."), ("Page 2", "Tag the release.\nAnnounce it."),
+        ("Page 1", "Release checklist\nFreeze the main branch (no merges)."),
+        ("Page 2", "Tag the release.\nAnnounce it."),
     ]
     untitled = pdf_to_text(make_pdf(["", "Second page opens here\nand goes on."]), "notes.pdf")
     assert untitled == ("Second page opens here", "## Page 2\n\nSecond page opens here\nand goes on.")
-    assert pdf_to_text(make_pdf(["Readable without a password."], password=""), "open.pdf")[1].endswith("without a password.")
+    assert pdf_to_text(make_pdf(["Readable without a password."], password=""), "open.pdf")[1].endswith(
+        "without a password."
+    )
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("encrypted", "encrypted with a password"),
-    ("no text layer", "no text layer"),
-    ("no pages", "no pages"),
-    ("truncated", "damaged"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("encrypted", "encrypted with a password"),
+        ("no text layer", "no text layer"),
+        ("no pages", "no pages"),
+        ("truncated", "damaged"),
+    ],
+)
 def test_unusable_pdfs_are_refused_with_the_reason(case, reason):
     good = make_pdf(["Some text on a page.", "More text."])
     data = {
-        "encrypted": make_pdf(["Secret text."], password="s3cret"), "no text layer": make_pdf(["", ""]),
-        "no pages": make_pdf([]), "truncated": good[: len(good) // 2],
+        "encrypted": make_pdf(["Secret text."], password="s3cret"),
+        "no text layer": make_pdf(["", ""]),
+        "no pages": make_pdf([]),
+        "truncated": good[: len(good) // 2],
     }[case]
     with pytest.raises(UnreadableDocument, match=reason) as exc:
         parse_upload("file.pdf", data, source="upload/u/file.pdf")

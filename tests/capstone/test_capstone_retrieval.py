@@ -39,13 +39,18 @@ def test_golden_split_is_fixed_disjoint_and_complete():
     assert {q.id for q in dev}.isdisjoint({q.id for q in test})
     assert sorted(q.id for q in dev + test) == sorted(q.id for q in queries)
     assert abs(len(dev) - len(test)) <= 1 and len(test) >= 15
-    assert [q.id for q in dev_queries()] == [q.id for q in dev] and [q.id for q in held_out_queries()] == [q.id for q in test]
+    assert [q.id for q in dev_queries()] == [q.id for q in dev] and [q.id for q in held_out_queries()] == [
+        q.id for q in test
+    ]
     assert split_golden(queries, seed="another seed") != (dev, test)  # the seed decides, not the file order
 
 
 def test_hybrid_is_at_least_as_good_as_either_retriever_on_held_out_queries(assistant):
     scores = compare_modes(assistant.retriever, held_out_queries())
-    print("\n" + "\n".join(f"{mode:<7} recall@5 {m['recall@5']:.3f}  MRR@10 {m['mrr@10']:.3f}" for mode, m in scores.items()))
+    print(
+        "\n"
+        + "\n".join(f"{mode:<7} recall@5 {m['recall@5']:.3f}  MRR@10 {m['mrr@10']:.3f}" for mode, m in scores.items())
+    )
     for metric in ("recall@5", "mrr@10"):
         best_alone = max(scores["bm25"][metric], scores["dense"][metric])
         assert scores["hybrid"][metric] >= best_alone, (metric, scores)
@@ -85,8 +90,12 @@ def test_a_private_document_changes_no_score_another_caller_sees(workers):
     before = {viewer: _bm25(second, QUESTION, viewer) for viewer in (None, bob.id)}
     assert before[None] and before[None] == before[bob.id]
     secret = Document(
-        "upload/alice-lexical/plan.md", "Zebra migration plan", "The zebra migration plan: break every loop north. Zebra zebra loop.",
-        "upload", "private", alice.id,
+        "upload/alice-lexical/plan.md",
+        "Zebra migration plan",
+        "The zebra migration plan: break every loop north. Zebra zebra loop.",
+        "upload",
+        "private",
+        alice.id,
     )
     first.ingest([secret])
     for viewer in (None, bob.id):
@@ -106,7 +115,9 @@ def test_a_private_change_rebuilds_only_its_owner_view(workers):
     index = second.retriever.lexical
     second.retriever.retrieve(QUESTION)
     public = index.view(None)
-    first.ingest([Document("upload/carol-lexical/n.md", "Notes", "Carol keeps quokka notes.", "upload", "private", carol.id)])
+    first.ingest(
+        [Document("upload/carol-lexical/n.md", "Notes", "Carol keeps quokka notes.", "upload", "private", carol.id)]
+    )
     assert index.refresh_if_stale() is True
     assert index.refresh_if_stale() is False  # nothing moved since
     assert index.view(None) is public
@@ -117,7 +128,9 @@ def test_a_write_through_one_process_is_searchable_through_the_other(workers):
     first, second = workers
     question = "What does the quagga stripe registry record?"
     assert not any(cid.startswith("wiki/quagga") for cid, _ in _bm25(second, question, None))
-    doc = Document("wiki/quagga-registry", "Quagga registry", "The quagga stripe registry records every stripe pattern.", "wiki")
+    doc = Document(
+        "wiki/quagga-registry", "Quagga registry", "The quagga stripe registry records every stripe pattern.", "wiki"
+    )
     first.ingest([doc])
     assert _bm25(second, question, None)[0][0] == "wiki/quagga-registry#0"
     assert second.retriever.retrieve(question).chunks[0].source == "wiki/quagga-registry"
@@ -131,8 +144,10 @@ def _chunk(cid: str, text: str) -> StoredChunk:
 
 def test_a_passage_shared_by_documents_is_credited_to_the_most_specific_one():
     chunks = [
-        _chunk("compound#0", "Compound statements contain other statements."), _chunk("compound#1", "The if statement chooses."),
-        _chunk("compound#2", "The while statement repeats."), _chunk("if#0", "The  if statement\nchooses."),
+        _chunk("compound#0", "Compound statements contain other statements."),
+        _chunk("compound#1", "The if statement chooses."),
+        _chunk("compound#2", "The while statement repeats."),
+        _chunk("if#0", "The  if statement\nchooses."),
         _chunk("else#0", "The if statement chooses."),
     ]
     view = LexicalView.build(chunks, "test", lambda c: (c.text.lower().split(), c.source.split()))

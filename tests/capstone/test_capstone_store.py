@@ -33,7 +33,12 @@ def test_reingest_is_idempotent_and_replaces_changed_documents(small):
     again = small.ingest(docs)
     assert sorted(again.unchanged) == sorted(d.source for d in docs) and again.embedded == 0
     version = small.store.version()
-    changed = Document("python-reference/pass", "The pass statement", "pass does nothing at all. It is a placeholder.", "python-reference")
+    changed = Document(
+        "python-reference/pass",
+        "The pass statement",
+        "pass does nothing at all. It is a placeholder.",
+        "python-reference",
+    )
     report = small.ingest([changed])
     assert report.updated == ["python-reference/pass"]
     chunks = small.store.source_chunks("python-reference/pass", None)
@@ -67,7 +72,14 @@ def test_private_chunks_are_seen_by_their_owner_only(small):
 
     owner, _ = create_user(small.db, f"owner-{small.store.name}")
     other, _ = create_user(small.db, f"other-{small.store.name}")
-    doc = Document(f"upload/{owner.name}/plan.md", "Plan", "The zebra migration plan moves the herd north in May.", "upload", "private", owner.id)
+    doc = Document(
+        f"upload/{owner.name}/plan.md",
+        "Plan",
+        "The zebra migration plan moves the herd north in May.",
+        "upload",
+        "private",
+        owner.id,
+    )
     small.ingest([doc])
     query_vec = small.embed(["zebra migration plan"])[0]
     for viewer, visible in ((owner.id, True), (other.id, False), (None, False)):

@@ -34,7 +34,19 @@ def test_stems_are_snowball_english(word):
 
 def test_identifiers_and_operators_stay_whole():
     assert text.content_terms("__enter__ and __exit__, x2, a << b, x ** 2, a // b, f() -> int, y := 3, ~x") == [
-        "__enter__", "and", "__exit__", "x2", "<<", "**", "2", "//", "->", "int", ":=", "3", "~",
+        "__enter__",
+        "and",
+        "__exit__",
+        "x2",
+        "<<",
+        "**",
+        "2",
+        "//",
+        "->",
+        "int",
+        ":=",
+        "3",
+        "~",
     ]
 
 
@@ -57,22 +69,29 @@ def _top_level_names(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("name, home", [
-    ("STOPWORDS", "curriculum/llm/text.py"),
-    ("stem", "curriculum/llm/text.py"),
-    ("_stem", None),
-    ("_split_front_matter", None),
-    ("split_front_matter", "curriculum/frontmatter.py"),
-    ("EmbedFn", "curriculum/embeddings.py"),
-    ("RetrievalMode", "capstone/rag/modes.py"),
-])
+@pytest.mark.parametrize(
+    "name, home",
+    [
+        ("STOPWORDS", "curriculum/llm/text.py"),
+        ("stem", "curriculum/llm/text.py"),
+        ("_stem", None),
+        ("_split_front_matter", None),
+        ("split_front_matter", "curriculum/frontmatter.py"),
+        ("EmbedFn", "curriculum/embeddings.py"),
+        ("RetrievalMode", "capstone/rag/modes.py"),
+    ],
+)
 def test_each_shared_definition_has_one_home(name, home):
     homes = [p.relative_to(REPO_ROOT).as_posix() for p in _modules() if name in _top_level_names(p)]
     assert homes == ([home] if home else []), homes
 
 
 def test_the_retrieval_mode_literal_is_written_once():
-    spelled = [p.relative_to(REPO_ROOT).as_posix() for p in _modules() if 'Literal["hybrid", "bm25", "dense"]' in p.read_text(encoding="utf-8")]
+    spelled = [
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in _modules()
+        if 'Literal["hybrid", "bm25", "dense"]' in p.read_text(encoding="utf-8")
+    ]
     assert spelled == ["capstone/rag/modes.py"]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx2
 import pytest
+from llm_wire import anthropic_message, sse
 
 from curriculum.llm import ConfigurationError, ToolCall, Usage, default_price_table, get_model
-from llm_wire import anthropic_message, sse
 
 TOOLS = [
     {
@@ -48,7 +48,11 @@ def test_request_goes_to_messages_with_version_header_system_on_top_and_tools(an
         "system": SYSTEM,
         "messages": [{"role": "user", "content": "What does pass do?"}],
         "tools": [
-            {"name": "search_docs", "description": "Search the Python documentation.", "input_schema": TOOLS[0]["parameters"]},
+            {
+                "name": "search_docs",
+                "description": "Search the Python documentation.",
+                "input_schema": TOOLS[0]["parameters"],
+            },
             {"name": "open_page", "description": "Open a documentation page.", "input_schema": TOOLS[1]["parameters"]},
         ],
     }
@@ -93,7 +97,12 @@ def test_tool_results_travel_in_one_user_turn_after_the_tool_use_turn(anthropic_
             "content": [
                 {"type": "text", "text": "Searching."},
                 {"type": "tool_use", "id": "toolu_1", "name": "search_docs", "input": {"query": "pass"}},
-                {"type": "tool_use", "id": "toolu_2", "name": "open_page", "input": {"url": "https://docs.python.org/3/"}},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_2",
+                    "name": "open_page",
+                    "input": {"url": "https://docs.python.org/3/"},
+                },
             ],
         },
         {
@@ -117,7 +126,10 @@ def test_cache_prefix_marks_the_system_block_and_the_turn_before_the_newest(anth
     assert body["system"] == [{"type": "text", "text": SYSTEM, "cache_control": EPHEMERAL}]
     assert body["messages"] == [
         {"role": "user", "content": "What does pass do?"},
-        {"role": "assistant", "content": [{"type": "text", "text": "pass does nothing. [1]", "cache_control": EPHEMERAL}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "pass does nothing. [1]", "cache_control": EPHEMERAL}],
+        },
         {"role": "user", "content": "And when is it useful?"},
     ]
     assert all("cache_control" not in tool for tool in body["tools"])
@@ -143,18 +155,39 @@ def stream_events(text_pieces, *, stop_reason="end_turn", output_tokens=6):
     message = anthropic_message(content=[], input_tokens=25, output_tokens=1)
     message["stop_reason"] = None
     events = [("message_start", {"type": "message_start", "message": message})]
-    events.append(("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))
+    events.append(
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        )
+    )
     events.append(("ping", {"type": "ping"}))
     for piece in text_pieces:
-        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}))
+        events.append(
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+            )
+        )
     events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}, "usage": {"output_tokens": output_tokens}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 
 
 def test_streaming_delivers_text_deltas_and_the_final_usage(anthropic_sdk):
-    response = httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=sse(stream_events(["pass ", "does ", "nothing."])))
+    response = httpx2.Response(
+        200, headers={"content-type": "text/event-stream"}, content=sse(stream_events(["pass ", "does ", "nothing."]))
+    )
     model, recorder = build(anthropic_sdk, response)
     pieces: list[str] = []
     done = model.complete(CHAT, stream=True, on_token=pieces.append)

@@ -27,7 +27,9 @@ def save_tiny_model(directory, chat_template: str | None) -> str:
     tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.decoder = decoders.WordPiece(prefix="##")
-    tokenizer.train_from_iterator(SENTENCES, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<s>", "</s>"]))
+    tokenizer.train_from_iterator(
+        SENTENCES, trainers.WordLevelTrainer(special_tokens=["<unk>", "<pad>", "<s>", "</s>"])
+    )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", bos_token="<s>", eos_token="</s>"
     )
@@ -103,7 +105,9 @@ def test_plain_prompt_lists_roles_then_the_assistant_cue():
 
 
 def test_tool_call_markup_in_a_reply_becomes_a_tool_call():
-    text, calls = parse_tool_calls('Checking. <tool_call>{"name": "search_docs", "arguments": {"query": "pass"}}</tool_call>')
+    text, calls = parse_tool_calls(
+        'Checking. <tool_call>{"name": "search_docs", "arguments": {"query": "pass"}}</tool_call>'
+    )
     assert text == "Checking." and calls[0].name == "search_docs" and calls[0].arguments == {"query": "pass"}
 
 

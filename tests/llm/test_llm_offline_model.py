@@ -104,7 +104,9 @@ def test_malformed_tools_and_settings_are_refused(model):
     with pytest.raises(InvalidRequestError, match="name must match"):
         model.complete(chat, tools=[{"name": "bad name", "parameters": {"type": "object"}}])
     with pytest.raises(InvalidRequestError, match="required names unknown"):
-        model.complete(chat, tools=[{"name": "t", "parameters": {"type": "object", "properties": {}, "required": ["x"]}}])
+        model.complete(
+            chat, tools=[{"name": "t", "parameters": {"type": "object", "properties": {}, "required": ["x"]}}]
+        )
     with pytest.raises(InvalidRequestError, match="max_tokens"):
         model.complete(chat, max_tokens=0)
     with pytest.raises(InvalidRequestError, match="temperature"):

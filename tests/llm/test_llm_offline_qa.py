@@ -61,12 +61,22 @@ ANSWERABLE = [
     ("Does break run the else clause of a loop?", ["continue", "break"], 2, "skipping the optional else clause"),
     ("What does continue do?", ["break", "continue"], 2, "next cycle"),
     ("What error is raised when deleting an unbound name?", ["del", "global"], 1, "raises a NameError"),
-    ("What value does a function return when return has no expression?", ["lambda", "return"], 2, "None is substituted"),
+    (
+        "What value does a function return when return has no expression?",
+        ["lambda", "return"],
+        2,
+        "None is substituted",
+    ),
     ("Can a lambda function contain statements?", ["return", "lambda"], 2, "cannot contain statements"),
     ("When is the else clause of a while loop executed?", ["break", "while"], 2, "suite of the else clause"),
     ("How does raise without an expression behave?", ["raise", "assert"], 1, "re-raises the exception"),
     ("What are the two steps of the import statement?", ["with", "import"], 2, "two steps"),
-    ("Is the __exit__ method called if the block raises an exception?", ["raise", "with"], 2, "__exit__ method is invoked"),
+    (
+        "Is the __exit__ method called if the block raises an exception?",
+        ["raise", "with"],
+        2,
+        "__exit__ method is invoked",
+    ),
     ("When are assertions skipped?", ["assert", "break"], 1, "-O option"),
     ("How do I stop a loop early?", ["pass", "break", "return"], 2, "terminates the nearest enclosing loop"),
     ("Which exception does a failed assertion raise?", ["del", "assert"], 2, "AssertionError"),
@@ -166,8 +176,11 @@ def test_source_tags_with_names_are_read_like_numbered_lines(model):
 
 def test_sources_in_the_system_message_answer_the_user_question(model):
     messages = [
-        {"role": "system", "content": "Use these sources.\n" + "\n".join(
-            f"[{i}] {PASSAGES[k]}" for i, k in enumerate(["continue", "break"], 1))},
+        {
+            "role": "system",
+            "content": "Use these sources.\n"
+            + "\n".join(f"[{i}] {PASSAGES[k]}" for i, k in enumerate(["continue", "break"], 1)),
+        },
         {"role": "user", "content": "What does continue do?"},
     ]
     answer = model.complete(messages).text
@@ -188,7 +201,9 @@ def test_parse_sources_keeps_names_and_removes_them_from_the_text():
 
 
 def test_question_is_the_text_after_the_last_question_label():
-    messages = [{"role": "user", "content": "[1] A passage.\n\nContext aside.\nQuestion: first?\nQuestion: the real one?"}]
+    messages = [
+        {"role": "user", "content": "[1] A passage.\n\nContext aside.\nQuestion: first?\nQuestion: the real one?"}
+    ]
     assert qa.find_sources_and_question(messages)[1] == "the real one?"
 
 

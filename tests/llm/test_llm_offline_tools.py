@@ -92,7 +92,12 @@ def test_meeting_request_calls_lookups_then_the_invitation_then_answers(model):
         ("convert_timezone", {"time": "2026-12-03T10:00", "from_tz": "Europe/Berlin", "to_tz": "UTC"}),
         (
             "send_invitation",
-            {"email": "alice@example.com", "start": "2026-12-03T10:00", "duration_minutes": 30, "timezone": "Europe/Berlin"},
+            {
+                "email": "alice@example.com",
+                "start": "2026-12-03T10:00",
+                "duration_minutes": 30,
+                "timezone": "Europe/Berlin",
+            },
         ),
     ]
     assert final.stop_reason == "end_turn"
@@ -136,10 +141,20 @@ def test_same_call_already_made_is_not_repeated(model):
 
 
 def test_calls_stop_after_the_per_turn_limit():
-    tool = {"name": "lookup_number", "description": "Look up a number.", "parameters": {"type": "object", "properties": {}}}
+    tool = {
+        "name": "lookup_number",
+        "description": "Look up a number.",
+        "parameters": {"type": "object", "properties": {}},
+    }
     messages = [{"role": "user", "content": "look up the number"}]
     for i in range(MAX_CALLS):
-        messages.append({"role": "assistant", "content": "", "tool_calls": [{"id": f"c{i}", "name": "other", "arguments": {"i": i}}]})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": f"c{i}", "name": "other", "arguments": {"i": i}}],
+            }
+        )
         messages.append({"role": "tool", "tool_call_id": f"c{i}", "name": "other", "content": str(i)})
     decision = decide_tool_step(messages, [tool])
     assert decision is not None and decision.tool_calls == []

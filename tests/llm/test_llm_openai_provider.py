@@ -6,9 +6,9 @@ import json
 
 import httpx
 import pytest
+from llm_wire import openai_chat_completion, sse
 
 from curriculum.llm import ConfigurationError, ToolCall, Usage, default_price_table, get_model
-from llm_wire import openai_chat_completion, sse
 
 TOOLS = [
     {
@@ -75,7 +75,11 @@ def test_answer_text_usage_cached_tokens_and_cost_are_read(openai_sdk):
 
 def test_tool_calls_in_the_answer_become_tool_calls_with_decoded_arguments(openai_sdk):
     calls = [
-        {"id": "call_abc", "type": "function", "function": {"name": "convert_timezone", "arguments": '{"time": "10:00", "to_tz": "UTC"}'}},
+        {
+            "id": "call_abc",
+            "type": "function",
+            "function": {"name": "convert_timezone", "arguments": '{"time": "10:00", "to_tz": "UTC"}'},
+        },
         {"id": "call_bad", "type": "function", "function": {"name": "convert_timezone", "arguments": "{not json"}},
     ]
     body = openai_chat_completion(None, tool_calls=calls, finish_reason="tool_calls")
@@ -91,7 +95,13 @@ def test_tool_calls_in_the_answer_become_tool_calls_with_decoded_arguments(opena
 def test_tool_calls_and_results_in_the_history_use_the_function_format(openai_sdk):
     model, recorder = build(openai_sdk, httpx.Response(200, json=openai_chat_completion("Done.")))
     history = CHAT + [
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "name": "convert_timezone", "arguments": {"time": "10:00", "to_tz": "UTC"}}]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "call_1", "name": "convert_timezone", "arguments": {"time": "10:00", "to_tz": "UTC"}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "name": "convert_timezone", "content": "09:00 UTC"},
     ]
     model.complete(history, tools=TOOLS)
@@ -100,7 +110,11 @@ def test_tool_calls_and_results_in_the_history_use_the_function_format(openai_sd
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "convert_timezone", "arguments": '{"time": "10:00", "to_tz": "UTC"}'}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "convert_timezone", "arguments": '{"time": "10:00", "to_tz": "UTC"}'},
+                }
             ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "09:00 UTC"},
@@ -109,7 +123,9 @@ def test_tool_calls_and_results_in_the_history_use_the_function_format(openai_sd
 
 def test_cache_prefix_sends_a_prompt_cache_key_stable_across_questions(openai_sdk):
     model, recorder = build(
-        openai_sdk, httpx.Response(200, json=openai_chat_completion()), httpx.Response(200, json=openai_chat_completion())
+        openai_sdk,
+        httpx.Response(200, json=openai_chat_completion()),
+        httpx.Response(200, json=openai_chat_completion()),
     )
     model.complete(CHAT, tools=TOOLS, cache_prefix=True)
     model.complete([CHAT[0], {"role": "user", "content": "Another question"}], tools=TOOLS, cache_prefix=True)
@@ -118,7 +134,9 @@ def test_cache_prefix_sends_a_prompt_cache_key_stable_across_questions(openai_sd
 
 
 def test_reasoning_models_get_no_temperature(openai_sdk):
-    model, recorder = build(openai_sdk, httpx.Response(200, json=openai_chat_completion(model="gpt-5-mini")), spec="openai:gpt-5-mini")
+    model, recorder = build(
+        openai_sdk, httpx.Response(200, json=openai_chat_completion(model="gpt-5-mini")), spec="openai:gpt-5-mini"
+    )
     model.complete(CHAT)
     assert "temperature" not in recorder.body()
 
@@ -139,7 +157,19 @@ def test_streaming_delivers_deltas_and_reads_usage_from_the_last_chunk(openai_sd
         (None, chunk({"content": "It is "})),
         (None, chunk({"content": "09:00 UTC."})),
         (None, chunk({}, finish="stop")),
-        (None, chunk({}, usage={"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35, "prompt_tokens_details": {"cached_tokens": 0}}, choices=False)),
+        (
+            None,
+            chunk(
+                {},
+                usage={
+                    "prompt_tokens": 30,
+                    "completion_tokens": 5,
+                    "total_tokens": 35,
+                    "prompt_tokens_details": {"cached_tokens": 0},
+                },
+                choices=False,
+            ),
+        ),
         (None, "[DONE]"),
     ]
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
@@ -153,8 +183,13 @@ def test_streaming_delivers_deltas_and_reads_usage_from_the_last_chunk(openai_sd
 
 def test_streamed_tool_call_arguments_are_joined(openai_sdk):
     def chunk(delta, finish=None):
-        return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
     first = {"index": 0, "id": "call_9", "type": "function", "function": {"name": "convert_timezone", "arguments": ""}}
     events = [
@@ -188,7 +223,16 @@ def test_key_from_the_environment_is_sent(monkeypatch, no_api_keys):
 def test_response_arguments_round_trip_as_json(openai_sdk):
     model, recorder = build(openai_sdk, httpx.Response(200, json=openai_chat_completion()))
     args = {"time": "10:00", "to_tz": "Asia/Tokyo", "nested": {"k": [1, 2]}}
-    model.complete(CHAT + [{"role": "assistant", "content": "", "tool_calls": [{"id": "c", "name": "convert_timezone", "arguments": args}]},
-                           {"role": "tool", "tool_call_id": "c", "content": "ok"}])
+    model.complete(
+        CHAT
+        + [
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"id": "c", "name": "convert_timezone", "arguments": args}],
+            },
+            {"role": "tool", "tool_call_id": "c", "content": "ok"},
+        ]
+    )
     sent = recorder.body()["messages"][2]["tool_calls"][0]["function"]["arguments"]
     assert json.loads(sent) == args

@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 import httpx2
 import pytest
+from llm_wire import FakeClock, anthropic_error, anthropic_message, openai_chat_completion, openai_error, sse
 
 from curriculum.llm import (
     AllModelsFailedError,
@@ -19,7 +20,6 @@ from curriculum.llm import (
     get_model,
 )
 from curriculum.llm.resilience import is_retryable_status, parse_retry_after
-from llm_wire import FakeClock, anthropic_error, anthropic_message, openai_chat_completion, openai_error, sse
 
 CHAT = [{"role": "user", "content": "What does pass do?"}]
 
@@ -34,7 +34,11 @@ def anthropic_ok():
 
 def test_429_waits_exactly_the_retry_after_seconds_then_succeeds(openai_sdk):
     client, recorder = openai_sdk(
-        httpx.Response(429, headers={"retry-after": "7"}, json=openai_error("Rate limit reached", "requests", "rate_limit_exceeded")),
+        httpx.Response(
+            429,
+            headers={"retry-after": "7"},
+            json=openai_error("Rate limit reached", "requests", "rate_limit_exceeded"),
+        ),
         openai_ok(),
     )
     waits: list[float] = []
@@ -45,7 +49,11 @@ def test_429_waits_exactly_the_retry_after_seconds_then_succeeds(openai_sdk):
 
 def test_retry_after_ms_is_preferred_to_retry_after(anthropic_sdk):
     client, recorder = anthropic_sdk(
-        httpx2.Response(429, headers={"retry-after-ms": "1500", "retry-after": "2"}, json=anthropic_error("rate_limit_error", "slow down")),
+        httpx2.Response(
+            429,
+            headers={"retry-after-ms": "1500", "retry-after": "2"},
+            json=anthropic_error("rate_limit_error", "slow down"),
+        ),
         anthropic_ok(),
     )
     waits: list[float] = []
@@ -58,7 +66,10 @@ def test_server_errors_back_off_exponentially_and_give_up_after_max_retries(anth
     client, recorder = anthropic_sdk(overloaded, overloaded, overloaded, overloaded)
     waits: list[float] = []
     model = get_model(
-        "anthropic:claude-haiku-4-5", client=client, sleep=waits.append, retry=RetryPolicy(max_retries=3, base_delay=0.5)
+        "anthropic:claude-haiku-4-5",
+        client=client,
+        sleep=waits.append,
+        retry=RetryPolicy(max_retries=3, base_delay=0.5),
     )
     with pytest.raises(ProviderError) as info:
         model.complete(CHAT)
@@ -92,7 +103,9 @@ def test_bad_request_is_not_retried(openai_sdk):
 
 
 def test_a_retry_after_longer_than_the_policy_allows_is_not_waited_for(openai_sdk):
-    client, recorder = openai_sdk(httpx.Response(429, headers={"retry-after": "3600"}, json=openai_error("quota", "requests")))
+    client, recorder = openai_sdk(
+        httpx.Response(429, headers={"retry-after": "3600"}, json=openai_error("quota", "requests"))
+    )
     waits: list[float] = []
     with pytest.raises(ProviderError):
         get_model("openai:gpt-4o-mini", client=client, sleep=waits.append).complete(CHAT)
@@ -116,7 +129,9 @@ def test_breaker_opens_after_consecutive_failures_and_stops_calling(openai_sdk):
     client, recorder = openai_sdk(*[failing] * 3)
     clock = FakeClock()
     breaker = CircuitBreaker(failure_threshold=3, cooldown_s=30, clock=clock)
-    model = get_model("openai:gpt-4o-mini", client=client, breaker=breaker, sleep=lambda s: None, retry=RetryPolicy(max_retries=5))
+    model = get_model(
+        "openai:gpt-4o-mini", client=client, breaker=breaker, sleep=lambda s: None, retry=RetryPolicy(max_retries=5)
+    )
     with pytest.raises(CircuitOpenError) as info:
         model.complete(CHAT)
     assert len(recorder.requests) == 3 and breaker.state == "open"
@@ -176,7 +191,9 @@ def test_fallback_chain_answers_with_the_next_model_when_the_first_fails(anthrop
 
 
 def test_fallback_chain_reaches_the_offline_model(openai_sdk):
-    client, _ = openai_sdk(httpx.Response(401, json=openai_error("Incorrect API key", "invalid_request_error", "invalid_api_key")))
+    client, _ = openai_sdk(
+        httpx.Response(401, json=openai_error("Incorrect API key", "invalid_request_error", "invalid_api_key"))
+    )
     model = get_model("openai:gpt-4o-mini -> offline", clients={"openai": client}, sleep=lambda s: None)
     done = model.complete(CHAT)
     assert done.provider == "offline" and "offline reference model" in done.text
@@ -184,7 +201,9 @@ def test_fallback_chain_reaches_the_offline_model(openai_sdk):
 
 def test_when_every_link_fails_all_errors_are_reported(openai_sdk, anthropic_sdk):
     openai_client, _ = openai_sdk(httpx.Response(400, json=openai_error("bad request", "invalid_request_error")))
-    anthropic_client, _ = anthropic_sdk(httpx2.Response(400, json=anthropic_error("invalid_request_error", "bad request")))
+    anthropic_client, _ = anthropic_sdk(
+        httpx2.Response(400, json=anthropic_error("invalid_request_error", "bad request"))
+    )
     model = get_model(
         "openai:gpt-4o-mini -> anthropic:claude-haiku-4-5",
         clients={"openai": openai_client, "anthropic": anthropic_client},
@@ -198,7 +217,10 @@ def test_when_every_link_fails_all_errors_are_reported(openai_sdk, anthropic_sdk
 def test_fallback_estimate_reserves_the_dearest_link(openai_sdk, anthropic_sdk):
     openai_client, _ = openai_sdk()
     anthropic_client, _ = anthropic_sdk()
-    chain = get_model("openai:gpt-4o-mini -> anthropic:claude-haiku-4-5", clients={"openai": openai_client, "anthropic": anthropic_client})
+    chain = get_model(
+        "openai:gpt-4o-mini -> anthropic:claude-haiku-4-5",
+        clients={"openai": openai_client, "anthropic": anthropic_client},
+    )
     haiku = get_model("anthropic:claude-haiku-4-5", client=anthropic_client)
     assert chain.estimate_cost(CHAT, 1000) == pytest.approx(haiku.estimate_cost(CHAT, 1000))
 
@@ -208,8 +230,14 @@ def test_a_stream_that_fails_after_text_was_delivered_is_not_retried(anthropic_s
     message["stop_reason"] = None
     events = [
         ("message_start", {"type": "message_start", "message": message}),
-        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "pass "}}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "pass "}},
+        ),
         ("error", anthropic_error("overloaded_error", "Overloaded")),
     ]
     streamed = httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))

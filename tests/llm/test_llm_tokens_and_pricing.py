@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from curriculum.llm import ConfigurationError, Usage, UnknownPriceError, count_tokens, get_model
+from curriculum.llm import ConfigurationError, UnknownPriceError, Usage, count_tokens, get_model
 from curriculum.llm.pricing import PRICES_PATH, default_price_table, load_price_table
 from curriculum.llm.tokens import encoding
 
@@ -26,7 +26,9 @@ def test_tools_and_tool_calls_add_tokens():
     chat = [{"role": "user", "content": "hi"}]
     tools = [{"name": "lookup", "description": "Look up a word.", "parameters": {"type": "object", "properties": {}}}]
     assert count_tokens(chat, tools) > count_tokens(chat)
-    with_call = chat + [{"role": "assistant", "content": "", "tool_calls": [{"id": "1", "name": "lookup", "arguments": {"w": "x"}}]}]
+    with_call = chat + [
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "1", "name": "lookup", "arguments": {"w": "x"}}]}
+    ]
     assert count_tokens(with_call) > count_tokens(chat + [{"role": "assistant", "content": ""}])
 
 
@@ -57,7 +59,9 @@ def test_cached_input_tokens_are_priced_at_the_cached_rate():
 
 def test_anthropic_cache_reads_and_writes_have_their_own_rates():
     cost = default_price_table().cost(
-        "anthropic", "claude-haiku-4-5", Usage(input_tokens=3_000_000, output_tokens=0, cached_tokens=1_000_000, cache_write_tokens=1_000_000)
+        "anthropic",
+        "claude-haiku-4-5",
+        Usage(input_tokens=3_000_000, output_tokens=0, cached_tokens=1_000_000, cache_write_tokens=1_000_000),
     )
     assert cost == pytest.approx(1.0 + 0.1 + 1.25)  # uncached input + cache read + cache write
 
@@ -71,7 +75,7 @@ def test_an_override_file_entry_wins_over_genai_prices(tmp_path):
     path.write_text(
         PRICES_PATH.read_text()
         + '\n[[price]]\nprovider = "openai"\nmodel = "gpt-4o-mini*"\ninput = 1.0\noutput = 2.0\n'
-        "cached_input = 0.5\ndate = 2026-11-01\nnote = \"negotiated\"\n"
+        'cached_input = 0.5\ndate = 2026-11-01\nnote = "negotiated"\n'
     )
     table = load_price_table(path)
     assert table.price("openai", "gpt-4o-mini").date == dt.date(2026, 11, 1)
