@@ -1,4 +1,4 @@
-"""``POST /v1/ask``: a cited answer (see DESIGN.md, "Capstone contract"), with its ``request_id``.
+"""``POST /v1/ask``: a cited answer (the capstone contract in :mod:`capstone.api`), with its ``request_id``.
 
 ``debug`` (retrieval stages, agent trace, cost per call) is returned only when the request asks
 for it (``"debug": true``) and carries an API key: anonymous callers never see other documents' ids,

@@ -95,12 +95,6 @@ class ChunkStore(ABC):
             row = conn.execute("SELECT content_hash FROM documents WHERE source = %s", (source,)).fetchone()
         return row[0] if row else None
 
-    def document_owner(self, source: str) -> tuple[bool, int | None]:
-        """(exists, owner id) of a document."""
-        with self.db.connection() as conn:
-            row = conn.execute("SELECT owner_id FROM documents WHERE source = %s", (source,)).fetchone()
-        return (row is not None, row[0] if row else None)
-
     def documents(self, viewer: int | None) -> list[dict]:
         """The documents a viewer may see: source, title, visibility, chunk count."""
         with self.db.connection() as conn:

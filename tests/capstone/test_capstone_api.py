@@ -1,4 +1,4 @@
-"""The HTTP contract of DESIGN.md ("Capstone contract"), the agent's tools, and clear 4xx answers to bad input."""
+"""The HTTP contract (the capstone contract in capstone/api/__init__.py), the agent's tools, and clear 4xx answers to bad input."""
 
 from __future__ import annotations
 
