@@ -85,35 +85,20 @@ def assistant(fresh_settings):
 
 
 class LiveServer:
-    """The app served by a real uvicorn on 127.0.0.1 in a background thread."""
+    """The app served by a real uvicorn on 127.0.0.1 in a background thread (``curriculum.net.serve``)."""
 
     def __init__(self, app) -> None:
-        import socket
-        import threading
+        from curriculum.net import serve
 
-        import uvicorn
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._serving = serve(app)
+        self.url = ""
 
     def __enter__(self) -> LiveServer:
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
+        self.url = self._serving.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self._serving.__exit__(*exc)
 
 
 @pytest.fixture(scope="session")
