@@ -205,6 +205,10 @@ def bwrap_argv(layout: Layout, limits: Limits, scratch: Path, bwrap: str = BWRAP
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
+    # the private /tmp comes before the binds: a project that lives under /tmp (a CI clone, say) is bound on top of
+    # it, instead of being hidden by it
+    size = str(limits.scratch_mb * 2**20)
+    args += ["--size", size, "--tmpfs", "/tmp"]
     args += _etc_files(scratch)
     binds = [layout.python_home, layout.venv, *(layout.project / d for d in PROJECT_DIRS)]
     if layout.cache is not None:
@@ -214,16 +218,11 @@ def bwrap_argv(layout: Layout, limits: Limits, scratch: Path, bwrap: str = BWRAP
             args += ["--ro-bind", str(path), str(path)]
     for name in GRADER_FILES:
         args += ["--ro-bind", str(HERE / name), str(INSIDE_GRADER / name)]
-    size = str(limits.scratch_mb * 2**20)
     args += [
         "--proc",
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        size,
-        "--tmpfs",
-        "/tmp",
         "--size",
         size,
         "--tmpfs",
