@@ -34,6 +34,9 @@ Example::
     'See [image removed] and [docs](https://docs.python.org/3/).'
     >>> host_allowed("python.org.evil.example", ["python.org"])
     False
+
+Why one module of this size: finding links the way a renderer does and deciding what each becomes is one rule;
+the table above and the code that applies it belong together.
 """
 
 from __future__ import annotations

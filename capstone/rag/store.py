@@ -9,6 +9,9 @@ are read back first and restored if anything fails after they were removed.
 
 Access control is part of every read: a chunk is visible to a viewer when its document is public
 or the viewer owns it (``viewer=None`` is the anonymous caller).
+
+Why one module of this size: both stores (pgvector and Chroma) implement one interface, kept in one file so a
+change to the interface shows both implementations.
 """
 
 from __future__ import annotations

@@ -64,6 +64,9 @@ Worked example: with tools ``find_free_slots(date, duration_minutes)``,
 ``convert_timezone(time="2026-12-03T10:00", from_tz="Europe/Berlin", to_tz="UTC")``, then
 ``send_invitation(email="alice@example.com", start="2026-12-03T10:00", duration_minutes=30,
 timezone="Europe/Berlin")``, then an answer quoting the three results.
+
+Why one module of this size: the argument extractors, the relevance scorer and the planner are one
+grammar (the table above) and are read and changed together; split, each part would only make sense with the others open.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ Example::
     >>> model, tokenizer = load_tiny_lm()          # builds once, then loads from the cache
     >>> type(model).__name__
     'LlamaForCausalLM'
+
+Why one module of this size: tokenizer training, pretraining, caching and fine-tuning of the one tiny model the
+senior notebooks share.
 """
 
 from __future__ import annotations
