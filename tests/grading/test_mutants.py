@@ -29,7 +29,7 @@ NOTEBOOKS = [
     for p in notebooks_with_mutants([REPO_ROOT / ph.id for ph in load_roadmap().phases])
 ]
 RESUMING = [nb for nb in NOTEBOOKS if load_mutants(REPO_ROOT / nb).strategy == "resume"]
-MUTATION_TESTED_PHASES = ["00_prereqs", "02_intermediate"]
+MUTATION_TESTED_PHASES = ["00_prereqs", "01_junior", "02_intermediate"]
 
 
 @pytest.fixture(scope="session")
