@@ -247,7 +247,9 @@ def main() -> None:
                     os.environ["OMP_WAIT_POLICY"] = saved
             servers[label] = (state, time.perf_counter() - start)
             processes.append(process)
-            models[label] = local_model(base_url=state.base_url, timeout=900)  # 4 clients queue: the last one waits long
+            models[label] = local_model(
+                base_url=state.base_url, timeout=900
+            )  # 4 clients queue: the last one waits long
             models[label].complete(QUESTION, max_tokens=4)  # first request: warm-up, not timed
         for label, (_, seconds) in servers.items():
             print(f"server start ({label}): {seconds:.1f} s to answer /v1/models")

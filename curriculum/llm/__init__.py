@@ -1,5 +1,8 @@
 """The model layer: one small interface for the offline reference model, OpenAI, Anthropic and local models.
 
+``get_model("local:smollm2")`` is SmolLM2-135M-Instruct served by llama.cpp on this machine
+(:mod:`curriculum.llm.local`); ``openai:<model>`` with ``OPENAI_BASE_URL`` reaches any OpenAI-compatible server.
+
 Example::
 
     from curriculum.llm import get_model
@@ -28,6 +31,7 @@ from .errors import (
     InvalidRequestError,
     ModelError,
     ProviderError,
+    SchemaMismatchError,
     UnknownPriceError,
 )
 from .factory import get_model
@@ -53,6 +57,7 @@ __all__ = [
     "CircuitOpenError",
     "AllModelsFailedError",
     "UnknownPriceError",
+    "SchemaMismatchError",
     "RetryPolicy",
     "CircuitBreaker",
     "ResilientModel",

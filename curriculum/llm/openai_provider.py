@@ -28,26 +28,25 @@ validates every tool call and JSON answer against its schema and raises
 :class:`~curriculum.llm.errors.SchemaMismatchError` on a mismatch. ``dialect="llama.cpp"`` speaks
 ``llama_cpp.server``'s form: ``max_tokens``, ``response_format`` ``{"type": "json_object", "schema"}``,
 and tools as a reply decoded under one union schema (:mod:`curriculum.llm.local.tools`: its own
-``tool_choice="auto"`` ignores ``max_tokens``); a streamed reply with tools arrives in one piece.
+``tool_choice="auto"`` ignores ``max_tokens``); a streamed reply with tools arrives in one piece. Its
+streams carry no usage: ``count_tokens=`` (the served model's tokenizer) counts it instead.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import ipaddress
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from .base import ChatModel, Generation, Request
-from .errors import ConfigurationError, ProviderError, UnknownPriceError
+from .errors import ConfigurationError, ProviderError
 from .local.schema import DIALECTS, check_json_answer, check_tool_calls, response_format, tool_choice_param
-from .local.tools import protocol_generation, protocol_messages, reply_schema
+from .local.tools import chatml_prompt, protocol_generation, protocol_messages, reply_schema
 from .messages import system_text
-from .pricing import Price, PriceTable
+from .pricing import LOCAL_PROVIDER, PriceTable, is_loopback, served_price
 from .resilience import status_error
 from .types import ToolCall, Usage
 
@@ -57,24 +56,6 @@ PROVIDER = "openai"
 _TRANSIENT_STREAM_ERRORS = {"server_error", "rate_limit_error", "timeout"}
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use"}
-LOCAL_PROVIDER = "local"  # the price-table provider of an unpriced model on a loopback server: $0 per token
-
-
-def is_loopback(base_url: str | None) -> bool:
-    """True when ``base_url`` points at this machine (127.0.0.0/8, ::1 or localhost).
-
-    >>> is_loopback("http://127.0.0.1:8080/v1"), is_loopback("https://api.openai.com/v1")
-    (True, False)
-    """
-    if not base_url:
-        return False
-    host = (urlsplit(base_url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -217,6 +198,7 @@ class OpenAIModel(ChatModel):
         strict: bool = False,
         dialect: str = "openai",
         spec: str | None = None,
+        count_tokens: Callable[[str], int] | None = None,
     ) -> None:
         super().__init__(prices=prices)
         if dialect not in DIALECTS:
@@ -230,12 +212,13 @@ class OpenAIModel(ChatModel):
             base_url = str(client.base_url) if client is not None else os.environ.get("OPENAI_BASE_URL") or None
         self.base_url = base_url.rstrip("/") if base_url else None
         self.local = is_loopback(self.base_url)
-        self.price = self._price()  # refuse an unpriced model before any call
+        self.price = served_price(self.prices, PROVIDER, model, self.base_url)  # refuses an unpriced model now
         self.provider = self.price.provider if self.price.provider == LOCAL_PROVIDER else PROVIDER
         self.tool_choice = tool_choice
         self.json_schema = json_schema
         self.strict = strict
         self.dialect = dialect
+        self.count_tokens = count_tokens  # for streams without usage: the served model's tokenizer
         if client is None:
             key = os.environ.get("OPENAI_API_KEY") or ("no-key-needed-on-loopback" if self.local else None)
             if not key:
@@ -248,19 +231,6 @@ class OpenAIModel(ChatModel):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec}{' at ' + self.base_url if self.base_url else ''}>"
-
-    def _price(self) -> Price:
-        try:
-            return self.prices.price(PROVIDER, self.model_name)
-        except UnknownPriceError:
-            if not self.local:
-                where = f"the server at {self.base_url}" if self.base_url else "the OpenAI API"
-                raise UnknownPriceError(
-                    f"no price known for openai:{self.model_name} on {where}; only a model served on this machine "
-                    f"(a loopback base URL) is priced at $0 without an entry: add a [[price]] entry to prices.toml"
-                ) from None
-        local = self.prices.price(LOCAL_PROVIDER, self.model_name)
-        return dataclasses.replace(local, model=self.model_name, source=f"{local.source}: served at {self.base_url}")
 
     @property
     def hosted(self) -> bool:
@@ -361,20 +331,17 @@ class OpenAIModel(ChatModel):
         )
 
     def _count_usage(self, params: dict[str, Any], generated: str) -> Usage:
-        """Usage of a llama.cpp stream, which carries none: asked of the server's own tokenizer.
+        """Usage of a stream that carries none (llama.cpp's), counted with ``count_tokens`` when there is one.
 
-        The prompt tokens come from the same request without streaming and with ``max_tokens=1`` (the
-        server's prompt cache holds that prefix, so it costs about one token); the output tokens from
-        ``/extras/tokenize/count`` on the generated text.
+        The prompt is counted as the server renders it (ChatML, :func:`~.local.tools.chatml_prompt`) with the
+        model's own vocabulary, so a streamed answer reports the same usage as the whole one.
         """
-        probe = {k: v for k, v in params.items() if k not in ("stream", "stream_options")}
-        probe["max_tokens"] = 1
-        prompt = self.client.chat.completions.create(**probe).usage
-        root = self.base_url.rsplit("/v1", 1)[0] if self.base_url else ""
-        counted = self.client.post(f"{root}/extras/tokenize/count", cast_to=object, body={"input": generated})
-        if not isinstance(counted, dict) or not isinstance(counted.get("count"), int):
-            raise self._garbage(counted)
-        return Usage(input_tokens=prompt.prompt_tokens or 0, output_tokens=counted["count"])
+        if self.count_tokens is None:
+            return Usage()
+        return Usage(
+            input_tokens=self.count_tokens(chatml_prompt(params["messages"])),
+            output_tokens=self.count_tokens(generated),
+        )
 
     def _streamed(self, params: dict[str, Any], emit: bool = True) -> Iterator[str]:
         """Yield the text deltas (when ``emit``); return the Generation (``yield from`` hands it to ``_events``)."""
@@ -403,7 +370,7 @@ class OpenAIModel(ChatModel):
                             slot["name"] += call.function.name or ""
                             slot["arguments"] += call.function.arguments or ""
                     finish = choice.finish_reason or finish
-        if usage is None and self.dialect == "llama.cpp":
+        if usage is None:
             counted = self._count_usage(params, "".join(text) + "".join(c["arguments"] for c in calls.values()))
         else:
             counted = _usage(usage)

@@ -15,21 +15,34 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
+import ipaddress
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import UnknownPriceError
 from .types import Usage
 
-__all__ = ["PRICES_PATH", "Price", "PriceTable", "load_price_table", "default_price_table"]
+__all__ = [
+    "PRICES_PATH",
+    "LOCAL_PROVIDER",
+    "Price",
+    "PriceTable",
+    "load_price_table",
+    "default_price_table",
+    "is_loopback",
+    "served_price",
+]
 
 PRICES_PATH = Path(__file__).with_name("prices.toml")
+LOCAL_PROVIDER = "local"  # the price-table provider of an unpriced model on a loopback server: $0 per token
 _MTOK = 1_000_000
 
 
@@ -165,3 +178,39 @@ def load_price_table(path: Path | str = PRICES_PATH) -> PriceTable:
 def default_price_table() -> PriceTable:
     """The table read from ``prices.toml`` beside this module (read once)."""
     return load_price_table(PRICES_PATH)
+
+
+def is_loopback(base_url: str | None) -> bool:
+    """True when ``base_url`` points at this machine (127.0.0.0/8, ::1 or localhost).
+
+    >>> is_loopback("http://127.0.0.1:8080/v1"), is_loopback("https://api.openai.com/v1")
+    (True, False)
+    """
+    if not base_url:
+        return False
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def served_price(table: PriceTable, provider: str, model: str, base_url: str | None) -> Price:
+    """The price of ``model`` behind ``base_url``: the table's, else $0 on this machine, else UnknownPriceError.
+
+    A model no entry knows costs nothing per token when its server is on a loopback address (the ``local``
+    entry of ``prices.toml``: its cost is its compute time); anywhere else it is refused, naming the server.
+    """
+    try:
+        return table.price(provider, model)
+    except UnknownPriceError:
+        if not is_loopback(base_url):
+            where = f"the server at {base_url}" if base_url else f"the {provider} API"
+            raise UnknownPriceError(
+                f"no price known for {provider}:{model} on {where}; only a model served on this machine "
+                f"(a loopback base URL) is priced at $0 without an entry: add a [[price]] entry to {PRICES_PATH.name}"
+            ) from None
+    local = table.price(LOCAL_PROVIDER, model)
+    return dataclasses.replace(local, model=model, source=f"{local.source}: served at {base_url}")

@@ -15,7 +15,6 @@ MODULES = [
     "curriculum.llm.pricing",
     "curriculum.llm.resilience",
     "curriculum.llm.factory",
-    "curriculum.llm.openai_provider",
     "curriculum.llm.local.schema",
     "curriculum.llm.local.tools",
     "curriculum.llm.base",

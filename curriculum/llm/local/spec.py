@@ -16,11 +16,13 @@ Example::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..openai_provider import OpenAIModel
 from ..pricing import PriceTable
 from .server import MODEL_ALIAS, ensure_server
+from .weights import prepare_model, token_counter
 
 __all__ = ["local_model"]
 
@@ -41,6 +43,7 @@ def local_model(
     if base_url is None and client is None:
         server, _ = ensure_server()
         base_url = server.base_url
+    gguf = Path(server.gguf) if server is not None else prepare_model(progress=False).gguf
     model = OpenAIModel(
         MODEL_ALIAS,
         client=client,
@@ -52,6 +55,7 @@ def local_model(
         strict=True if strict is None else strict,
         dialect="llama.cpp",
         spec=f"local:{name}",
+        count_tokens=token_counter(gguf),
     )
     model.server = server
     return model

