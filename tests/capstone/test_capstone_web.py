@@ -11,10 +11,9 @@ proven to work under ``default-src 'self'``. Screenshots go to ``test-artifacts/
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
+import browser  # tests/support/browser.py (on sys.path through tests/conftest.py)
 import httpx
 import pytest
 from bs4 import BeautifulSoup
@@ -24,11 +23,6 @@ from fastapi.testclient import TestClient
 from capstone.web import STATIC_DIR, add_web_page
 from curriculum.net import serve
 from curriculum.paths import REPO_ROOT
-
-if str(Path(__file__).parents[1] / "support") not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
-
-import browser  # noqa: E402  (tests/support/browser.py)
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Installed with Page.addScriptToEvaluateOnNewDocument: runs before the page's scripts, outside its CSP.

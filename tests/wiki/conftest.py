@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
-from pathlib import Path
 
+import browser  # tests/support/browser.py (on sys.path through tests/conftest.py): the Selenium driver
 import pytest
 
 from curriculum.roadmap import load_roadmap
 from curriculum.wiki import build_site, serve_site
-
-if str(Path(__file__).parents[1] / "support") not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
-
-import browser  # noqa: E402  (tests/support/browser.py: the Selenium driver of the browser tests)
 
 
 @pytest.fixture(scope="session")
