@@ -146,6 +146,7 @@ def sandbox_env(home: Path, tmp: Path, extra: dict[str, str] | None = None) -> d
         "TMPDIR": str(tmp),
         "AIE_CACHE_DIR": str(home / ".cache" / "aie"),
         "AIE_PG_ROOT": str(tmp / "aie-pg"),
+        "AIE_RUN_DIR": str(tmp / "aie-run"),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_RUNTIME_DIR": str(tmp / "run"),
         "IPYTHONDIR": str(home / ".ipython"),

@@ -121,3 +121,28 @@ def test_no_sandbox_says_loudly_what_it_gives_up(tmp_path):
     )
     assert "WARNING: --no-sandbox" in done.stderr and "hidden tests" in done.stderr
     assert done.returncode == 2 and "no such folder" in done.stderr
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_a_notebook_using_the_local_model_runs_its_own_server_inside_the_sandbox():
+    """No network out of the sandbox: the notebook starts the served model on the sandbox's own loopback."""
+    import nbformat
+
+    from autograder.check import check_job
+    from autograder.sandbox import run_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "aie", "display_name": "aie", "language": "python"}
+    code = (
+        "from curriculum.llm import get_model\n"
+        "reply = get_model('local:smollm2').complete([{'role': 'user', 'content': 'Say hi'}], max_tokens=4)\n"
+        "import os; print('provider', reply.provider, 'run dir', os.environ['AIE_RUN_DIR'])"
+    )
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    job, _ = check_job(nb, 300)
+    run = run_notebook(job, Limits(), sandbox=True)
+    cells = [e for e in run["events"] if e["event"] == "cell"]
+    text = "".join(o.get("text", "") for o in cells[0]["outputs"] if o.get("name") == "stdout")
+    assert run["ended"] == "done", run["stderr_tail"]
+    assert "provider local run dir /tmp/aie-run" in text, cells[0]["outputs"]
