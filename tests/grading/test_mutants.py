@@ -29,6 +29,8 @@ NOTEBOOKS = [
     for p in notebooks_with_mutants([REPO_ROOT / ph.id for ph in load_roadmap().phases])
 ]
 RESUMING = [nb for nb in NOTEBOOKS if load_mutants(REPO_ROOT / nb).strategy == "resume"]
+# The fast path is proven on a sample: the first resuming notebook of each phase is also run in full once.
+AGREEMENT_SAMPLE = list({nb.split("/")[0]: nb for nb in reversed(RESUMING)}.values())
 MUTATION_TESTED_PHASES = ["00_prereqs", "01_junior", "02_intermediate"]
 
 
@@ -79,9 +81,9 @@ def test_no_mutant_keeps_full_marks_on_a_cell_it_targets(reports, nb_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("nb_path", RESUMING)
+@pytest.mark.parametrize("nb_path", AGREEMENT_SAMPLE)
 def test_resumed_kernel_scores_like_a_full_run_of_the_mutated_notebook(reports, nb_path):
-    """The sample is each notebook's last mutant: it runs after every other mutant and every restore."""
+    """The sample is the notebook's last mutant: it runs after every other mutant and every restore."""
     report = reports(nb_path)
     fast = report.results[-1]  # results come in the order the mutants ran
     mutants = load_mutants(REPO_ROOT / nb_path)
