@@ -253,8 +253,15 @@ def _locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# llama.cpp's server answers one request at a time: while it generates for another caller, even ``GET /models``
+# waits. A live process gets this long to answer before it is taken for hung and replaced.
+BUSY_SECONDS = 90.0
+
+
 def _attachable(state: ServerState | None) -> bool:
-    return state is not None and _alive(state.pid) and healthy(state.base_url)
+    if state is None or not _alive(state.pid):
+        return False
+    return healthy(state.base_url) or healthy(state.base_url, timeout=BUSY_SECONDS)
 
 
 def ensure_server(*, threads: int | None = None, progress: bool | None = None) -> tuple[ServerState, bool]:
