@@ -45,6 +45,8 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from ..llm.errors import SchemaMismatchError
+
 __all__ = [
     "Tool",
     "ToolCallRecord",
@@ -287,6 +289,16 @@ def run_agent(
         except BudgetRefusal as exc:
             stop, refusal = "budget", exc
             break
+        except SchemaMismatchError as exc:
+            # a reply that is neither a valid tool call nor an answer costs a step and goes back to the model
+            feedback = f"error: your last reply was not a valid tool call or answer ({exc}). Reply again."
+            messages.append({"role": "user", "content": feedback})
+            record = Step(step, f"(malformed reply: {exc})", [], 0, 0, 0.0, 0.0)
+            steps.append(record)
+            if on_step is not None:
+                on_step(record)
+            step += 1
+            continue
         spent += float(done.cost_usd or 0.0)
         calls = list(done.tool_calls or [])
         records: list[ToolCallRecord] = []

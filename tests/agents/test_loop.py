@@ -155,3 +155,33 @@ def test_the_record_keeps_the_value_and_render_decides_what_the_model_sees():
     assert failing.status == "error" and failing.value is None and "TypeError" in failing.output
     extra = call_tool(tool, "c3", {"x": 1})  # the schema allows the key, the function does not: reported, not raised
     assert extra.status == "error" and "unexpected keyword" in extra.output
+
+
+def test_a_malformed_reply_costs_a_step_and_is_fed_back_to_the_model():
+    from curriculum.llm.errors import SchemaMismatchError
+
+    class Malformed(Scripted):
+        def complete(self, messages, tools=None, max_tokens=512, **_):
+            if not self.seen:
+                self.seen.append([dict(m) for m in messages])
+                raise SchemaMismatchError("cut at max_tokens", provider="local", errors=["truncated"])
+            return super().complete(messages, tools, max_tokens)
+
+    model = Malformed([("the answer", [])])
+    result = run_agent(model, [], "say it", max_steps=3)
+    assert result.final_answer == "the answer" and result.stop_reason == "final_answer"
+    assert len(result.steps) == 2 and result.steps[0].text.startswith("(malformed reply")
+    assert "not a valid tool call or answer" in model.seen[-1][-1]["content"]
+
+
+def test_malformed_replies_stop_at_max_steps():
+    from curriculum.llm.errors import SchemaMismatchError
+
+    class AlwaysMalformed(Scripted):
+        def complete(self, messages, tools=None, max_tokens=512, **_):
+            self.seen.append(1)
+            raise SchemaMismatchError("garbage", provider="local", errors=["not json"])
+
+    model = AlwaysMalformed([])
+    result = run_agent(model, [], "say it", max_steps=2)
+    assert result.final_answer is None and result.stop_reason == "max_steps" and len(model.seen) == 2
