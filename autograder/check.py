@@ -5,7 +5,8 @@ same scoring rule (``scoring.score_cells``, nbgrader's ``determine_grade``). Wha
 learner's machine has: no sandbox (it is the learner's own code), no gradebook, and no hidden tests. The
 test cells that run are the ones in the learner's file, which came from the release; a test cell that no
 longer matches the checksum the release gave it is named in the report (grading runs the released one).
-``aie check`` reads nothing but the learner's notebook and the roadmap: never a source notebook.
+``aie check`` reads nothing but the learner's notebook and the roadmap: never a source notebook. The hints it
+gives for failed visible tests travel in the released test cells' metadata (``hints.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import CourseError, cell_timeout_from_env
+from autograder.hints import cell_hint
 from autograder.limits import Limits
 from autograder.notebooks import graded_cells, read_notebook
 from autograder.plan import build_plan, is_test_cell, make_job, nbgrader_meta
@@ -24,15 +26,28 @@ from autograder.sandbox import run_notebook
 from autograder.scoring import CellResult, apply_run, score_cells
 from curriculum.roadmap import Roadmap, load_roadmap
 
-__all__ = ["CellResult", "CheckReport", "check_job", "check_notebook", "edited_test_cells", "roadmap_notebook_for"]
+__all__ = [
+    "CellResult",
+    "CheckReport",
+    "check_job",
+    "check_notebook",
+    "edited_test_cells",
+    "failed_test_hints",
+    "roadmap_notebook_for",
+]
+
+# a test that ran and did not earn full marks; "not run" (an earlier cell stopped the kernel) gets no hint
+HINTED_STATUSES = ("failed", "partial", "timeout")
 
 
 @dataclass
 class CheckReport:
     notebook: str
     roadmap_items: list[str]
+    roadmap_notebook: str = ""
     cells: list[CellResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    hints: dict[str, str] = field(default_factory=dict)  # grade id -> author hint, for failed visible tests
     seconds: float = 0.0
 
     @property
@@ -76,6 +91,16 @@ def edited_test_cells(nb: nbformat.NotebookNode) -> list[str]:
     ]
 
 
+def failed_test_hints(nb: nbformat.NotebookNode, cells: list[CellResult]) -> dict[str, str]:
+    """The author hint of each visible test that failed, by grade id (cells without a hint are left out)."""
+    by_id = {nbgrader_meta(c).get("grade_id"): cell_hint(c) for c in nb.cells if is_test_cell(c)}
+    return {
+        c.grade_id: by_id[c.grade_id]
+        for c in cells
+        if c.kind == "test" and c.status in HINTED_STATUSES and c.part != "hidden" and by_id.get(c.grade_id)
+    }
+
+
 def check_job(nb: nbformat.NotebookNode, timeout: int) -> tuple[dict, dict]:
     """The executor job for a learner's notebook (their file is its own release) and the hidden-line map."""
     clean = nbformat.from_dict(nb)
@@ -104,8 +129,10 @@ def check_notebook(path: Path | str, timeout: int | None = None, roadmap: Roadma
     report = CheckReport(
         notebook=str(path),
         roadmap_items=[i.id for i in roadmap.items_for_notebook(nb_path)],
+        roadmap_notebook=nb_path,
         cells=score_cells(executed, hidden_from),
     )
+    report.hints = failed_test_hints(nb, report.cells)
     report.notes = [f"test cell {g} was edited; grading runs the released version" for g in edited_test_cells(nb)]
     if summary.error:
         raise CourseError(f"{path}: could not be run ({summary.error})")

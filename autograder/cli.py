@@ -1,4 +1,4 @@
-"""``aie release``, ``workspace``, ``lab``, ``check`` and ``grade``: parse, call the autograder, print.
+"""``aie release``, ``workspace``, ``lab``, ``check``, ``solutions``, ``progress`` and ``grade``: parse, call, print.
 
 Registered into the ``aie`` command by :func:`register` (entry point ``aie.commands: grading``); the
 autograder itself is imported inside the commands so ``aie --help`` stays fast.
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from curriculum.cli_support import fail
+from curriculum.cli_support import fail, warn
 from curriculum.roadmap import REPO_ROOT, RoadmapError
 
 __all__ = ["LEARNER_COURSE", "lab_command", "register"]
@@ -50,7 +50,9 @@ def release(
     except CourseError as exc:
         fail(str(exc))
     for ph, paths in released.items():
-        typer.echo(f"{ph}: {len(paths)} notebook(s) -> {course.release_dir(ph).relative_to(REPO_ROOT)}/")
+        folder = course.release_dir(ph)
+        shown = folder.relative_to(REPO_ROOT) if folder.is_relative_to(REPO_ROOT) else folder
+        typer.echo(f"{ph}: {len(paths)} notebook(s) -> {shown}/")
 
 
 def workspace(
@@ -118,18 +120,36 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
     timeout: Annotated[int | None, typer.Option(help="seconds per cell (default: AIE_CELL_TIMEOUT or 300)")] = None,
 ) -> None:
-    """Run your notebook with its visible tests and show the score of each graded cell."""
+    """Run your notebook with its visible tests and show the score of each graded cell.
+
+    For each visible test that fails it prints the author's hint. Every check is appended to your workspace's
+    record, <workspace>/.aie/progress.jsonl, which `aie progress` and `aie solutions` read.
+    """
     from autograder import CourseError, check_notebook
+    from autograder.progress import CheckRecord, append_record, learner_root
 
     try:
         report = check_notebook(notebook, timeout=timeout)
     except (CourseError, RoadmapError) as exc:
         fail(str(exc))
+    root = learner_root(notebook)
+    record = CheckRecord.now(
+        notebook.resolve().relative_to(root).as_posix(),
+        report.roadmap_notebook,
+        report.roadmap_items,
+        report.score,
+        report.max_score,
+    )
+    try:
+        append_record(root, record)
+    except OSError as exc:
+        warn(f"this check was not recorded ({exc})")
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=1))
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=f"{notebook}  ({', '.join(report.roadmap_items)})")
         for col in ("cell", "points", "result", "first line of failure"):
@@ -149,10 +169,94 @@ def check(
         console.print(table)
         for note in report.notes:
             console.print(f"[yellow]note:[/] {note}")
+        for grade_id, hint in report.hints.items():
+            console.print(Text.assemble(("hint", "cyan bold"), f" for {grade_id}: {hint}"))
         console.print(
             f"score: {report.score:g}/{report.max_score:g} (visible tests; hidden tests run at grading)  {report.seconds:.1f} s"
         )
     raise typer.Exit(0 if report.passed else 1)
+
+
+def solutions(
+    notebook: Annotated[
+        Path, typer.Argument(help="your notebook, e.g. workspace/00_prereqs/01_cosine_similarity.ipynb")
+    ],
+    force: Annotated[bool, typer.Option(help="replace an existing <stem>.solution.ipynb")] = False,
+) -> None:
+    """Place the model solution beside your notebook as <stem>.solution.ipynb (never over your file).
+
+    The copy is the course's source notebook: the solutions, the hidden tests and the rubrics of the written
+    answers. It is given only once `aie check` has recorded a check of this very notebook. That gate is an
+    honour system (the record is your own file): try the exercises first.
+    """
+    from autograder import CourseError
+    from autograder.solutions import SolutionRefused, place_solution
+
+    try:
+        target, warnings = place_solution(notebook, force=force)
+    except SolutionRefused as exc:
+        fail(str(exc), code=1)
+    except (CourseError, RoadmapError) as exc:
+        fail(str(exc))
+    for line in warnings:
+        warn(line)
+    typer.echo(f"model solution: {target}")
+    typer.echo("it holds the solutions, hidden tests and rubrics; the gate is honour-system, your record is yours")
+
+
+def progress(
+    path: Annotated[Path, typer.Option(help="learner workspace folder")] = REPO_ROOT / "workspace",
+    as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+) -> None:
+    """The roadmap with each notebook's latest `aie check` score and what is left, from the workspace's record."""
+    from autograder.progress import progress as build_progress
+    from autograder.progress import read_records, record_path
+    from curriculum.roadmap import load_roadmap
+
+    try:
+        roadmap = load_roadmap()
+    except RoadmapError as exc:
+        fail(str(exc))
+    if path.exists() and not path.is_dir():
+        fail(f"{path}: is a file, not a workspace folder")
+    records, warnings = read_records(path)
+    for line in warnings:
+        warn(line)
+    phases = build_progress(roadmap, records)
+    if as_json:
+        data = {"record": str(record_path(path)), "phases": [p.to_dict() for p in phases], "warnings": warnings}
+        typer.echo(json.dumps(data, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for phase in phases:
+        table = Table(title=f"{phase.id} · {phase.title}", title_justify="left")
+        table.add_column("notebook", no_wrap=True)
+        table.add_column("roadmap items", overflow="fold")
+        for col in ("points", "latest check", "when", "left"):
+            table.add_column(col)
+        for n in phase.notebooks:
+            score = f"{n.score:g}/{n.max_score:g}" if n.checked else "–"
+            when = n.checked_at.replace("T", " ").replace("+00:00", " UTC") if n.checked_at else "–"
+            colour = "green" if n.left == "done" else "yellow" if n.checked else "red"
+            name, items = n.notebook.split("/", 1)[1], "\n".join(n.items)
+            left = f"[{colour}]{n.left}[/]" if n.ready else n.left
+            table.add_row(name, items, f"{n.points:g}", score, when, left, style=None if n.ready else "dim")
+        table.add_section()
+        table.add_row(
+            "total",
+            f"{phase.checked}/{len(phase.notebooks)} checked",
+            f"{phase.points:g}",
+            f"{phase.score:g}/{phase.max_score:g}",
+            "",
+            "",
+            style="bold",
+        )
+        console.print(table)
+    if not records:
+        console.print(f"no checks on record yet in {record_path(path)}: run `aie check NOTEBOOK` in your workspace")
 
 
 def grade(
@@ -228,5 +332,5 @@ def grade(
 
 def register(app: typer.Typer) -> None:
     """Add the learner and instructor commands to the main ``aie`` app."""
-    for command in (release, workspace, lab, check, grade):
+    for command in (release, workspace, lab, check, solutions, progress, grade):
         app.command(command.__name__)(command)

@@ -46,8 +46,9 @@ def apply_config(c: Config, root: Path, timeout: int | None = None) -> Config:
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = "source"
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    # mutants/: recorded wrong solutions kept beside the source notebooks, never released
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".aie", "mutants"]
+    # mutants/: recorded wrong solutions kept beside the source notebooks, never released; hints/: the release
+    # carries them inside the released test cells instead (autograder/hints.py)
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".aie", "mutants", "hints"]
     c.Execute.timeout = timeout if timeout is not None else cell_timeout_from_env()
     c.Execute.interrupt_on_timeout = True
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
