@@ -41,9 +41,9 @@ GOLDEN = Path(__file__).resolve().parent.parent / "data" / "capstone" / "golden_
 PG_NAME = os.environ.get("AIE_PG_NAME", "capstone-bench")
 
 
-def start_service(port: int, workers: int = 1) -> subprocess.Popen:
+def start_service(port: int, workers: int = 1, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """``aie serve --workers N`` in a child process, on the embedded defaults (own database folder, bench-sized budget)."""
-    env = dict(os.environ)
+    env = dict(os.environ, **(extra_env or {}))
     env["AIE_PG_NAME"] = PG_NAME
     env.setdefault(
         "AIE_DEFAULT_DAILY_CEILING_USD", "1000"

@@ -176,6 +176,13 @@ def eval_command(
     ] = None,
     retrieval: Annotated[str | None, typer.Option(help="hybrid, bm25 or dense (default: the server setting)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated model specs to compare side by side, e.g. offline,local:smollm2 "
+            "(the gate applies to the configured model's run, when it is one of them)"
+        ),
+    ] = None,
 ) -> None:
     """Run the eval suite, print the scores and compare them with the baseline (exit 1 on a regression)."""
     from capstone.evals.suite import (
@@ -194,16 +201,42 @@ def eval_command(
         _fail(str(exc))
     if retrieval not in (None, "hybrid", "bm25", "dense"):
         _fail("--retrieval must be hybrid, bm25 or dense")
+    if models is not None:
+        from capstone.evals.compare import parse_models
+
+        try:
+            specs = parse_models(models)
+        except ValueError as exc:
+            _fail(str(exc))
+        if update_baseline:
+            _fail("--update-baseline writes one model's run: leave --models out")
     assistant = _assistant()
+    configured = assistant.settings.model
     try:
         if assistant.settings.default_corpus:
             assistant.ensure_default_corpus(progress=True)
-        report = run_suite(assistant, loaded, mode=retrieval)
+        if models is None:
+            report = run_suite(assistant, loaded, mode=retrieval)
+        else:
+            from capstone.evals.compare import run_models, side_by_side
+            from curriculum.llm import ModelError
+
+            try:
+                reports = run_models(assistant, specs, loaded, mode=retrieval)
+            except ModelError as exc:
+                _fail(f"a model could not be used: {exc}")
+            if as_json:
+                typer.echo(json.dumps({spec: report_json(r) for spec, r in reports.items()}, indent=1))
+            else:
+                typer.echo(side_by_side(reports))
+            if configured not in reports:
+                return  # nothing to gate: the baseline is the configured model's
+            report = reports[configured]
     finally:
         assistant.close()
-    if as_json:
+    if as_json and models is None:
         typer.echo(json.dumps(report_json(report), indent=1))
-    else:
+    elif models is None:
         typer.echo(report.table())
         typer.echo(f"{len(report.cases)} cases in {report.seconds:.1f} s")
     baseline_path = baseline or BASELINE_PATH
@@ -216,7 +249,7 @@ def eval_command(
         typer.echo(f"FAIL {failure}", err=True)
     if failures:
         raise typer.Exit(1)
-    typer.echo("eval gate: passed (thresholds and baseline)", err=as_json)
+    typer.echo(f"eval gate{f' ({configured})' if models else ''}: passed (thresholds and baseline)", err=as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -172,18 +172,27 @@ class Assistant:
         return {"public": 0, "private": 0, **dict(rows)}
 
     # -- answers ---------------------------------------------------------------------------------
-    def ask(self, question: str, *, user: User | None, mode: str | None = None, debug: bool = False) -> dict:
+    def ask(
+        self,
+        question: str,
+        *,
+        user: User | None,
+        mode: str | None = None,
+        debug: bool = False,
+        on_token: Callable[[str], None] | None = None,
+    ) -> dict:
         """Answer a question for ``user`` (None: anonymous, public documents only); the /v1/ask body.
 
         Counts against the caller's quota (raises QuotaExceeded). ``debug`` adds the retrieval
         stages, the agent's trace and the cost of each call (the API gives it to signed-in
-        callers who ask for it); no part of the response repeats the question.
+        callers who ask for it); no part of the response repeats the question. ``on_token``
+        receives a generative model's draft as it is written (``POST /v1/ask`` with ``stream``).
         """
         started = time.perf_counter()
         quota = self.quotas.for_user(user)
         self.quotas.admit(quota)
         budget = RequestBudget.new(self.settings.request_limit_usd, user.id if user else None, quota=quota)
-        result = self.agent.run(question, viewer=user.id if user else None, budget=budget, mode=mode)
+        result = self.agent.run(question, viewer=user.id if user else None, budget=budget, mode=mode, on_token=on_token)
         guarded = guard_response(
             result.answer, result.citations, self.settings.canary, self.settings.allowed_link_hosts
         )
@@ -201,6 +210,9 @@ class Assistant:
             "refused": result.refused
             and not blocked,  # a blocked leak reads like any uncitable answer: no guess oracle
             "request_id": budget.request_id,
+            "dropped_sentences": len(result.dropped_claims),
+            "extractive_fallback": result.extractive_fallback and not blocked,
+            "answered_by": result.answered_by,
         }
         if debug:
             retrieval = result.retrieval
@@ -220,6 +232,7 @@ class Assistant:
                     "trace": result.trace,
                     "stop_reason": result.stop_reason,
                     "dropped_claims": len(result.dropped_claims),
+                    "draft_sentences": result.draft_sentences,
                     "guard": {
                         **result.guard,
                         "dropped_citations": guarded.dropped_citations,
@@ -232,7 +245,7 @@ class Assistant:
             )
         if leaks_canary(json.dumps(response), self.settings.canary):  # last line of defence: nothing carries the canary
             blocked = True
-            response.update(answer=LEAK_REFUSAL, citations=[], abstained=True, refused=False)
+            response.update(answer=LEAK_REFUSAL, citations=[], abstained=True, refused=False, extractive_fallback=False)
             if debug:
                 response["debug"] = {"guard": {"output_blocked": True}}
         if blocked:

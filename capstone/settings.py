@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         6000, ge=10, le=6000, description="longest accepted question (the API schema allows 6000)"
     )
     max_output_tokens: int = Field(400, ge=16, le=4096, description="max output tokens of each model call")
+    answering: Literal["auto", "agent", "generative"] = Field(
+        "auto",
+        description="agent: the tool loop; generative: one checked call over the top passages; "
+        "auto: generative for a model served on this machine (local:smollm2), the agent loop otherwise",
+    )
+    generative_passages: int = Field(
+        3, ge=1, le=10, description="passages in the prompt of a generative model (not the extractive reference)"
+    )
+    generative_chars: int = Field(
+        480, ge=80, le=4000, description="characters of each passage a generative model sees (cut at a sentence end)"
+    )
+    generative_max_tokens: int = Field(
+        64, ge=8, le=4096, description="max output tokens of a generative model's answer (SmolLM2 streams ~30/s)"
+    )
 
     torch_threads: int = Field(
         1,

@@ -12,6 +12,11 @@
     tools were used and the answer cites nothing     -> one "compose" call without tools, over all evidence
     resolve [n] markers to quotes, guard the output
 
+A small model served on this machine (``local:smollm2``: :func:`capstone.agent.generative.is_generative`)
+skips the loop: one call over the top passages, streamed to ``on_token`` when given, then every sentence is
+checked against the passage it cites; unsupported ones are dropped and counted, and when none is left the
+answer is the extractive quote of the same passages (``extractive_fallback``).
+
 The first model call refused by the budget ends the request with the ledger's error (HTTP 402 or
 429); a later refusal ends the loop and the answer abstains. Errors of the model provider are raised.
 :attr:`AgentResult.trace` is the JSON form of the typed records (planned tool calls, the loop's
@@ -22,13 +27,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from capstone.agent.budget import BilledCall, BudgetedModel, LedgerRefusal
 from capstone.agent.calculator import wants_arithmetic
 from capstone.agent.citations import MARKER, Resolved, resolve
-from capstone.agent.evidence import Evidence
+from capstone.agent.evidence import Evidence, EvidenceList
+from capstone.agent.generative import grounded_messages, is_generative, passages, verify_generated
 from capstone.agent.prompt import NOTHING_RELEVANT, REFUSAL, defuse_question, system_prompt
 from capstone.agent.tools import ToolContext, ToolResult, build_tools
 from capstone.cost.ledger import Ledger, RequestBudget, RequestLimitExceeded
@@ -43,6 +50,7 @@ from curriculum.llm import ABSTAIN_PREFIX, ChatModel
 __all__ = ["Agent", "AgentResult"]
 
 _LIMIT_WORDS = {"budget": "the cost limit", "max_steps": "the step limit"}
+_CLAIM_END = re.compile(r"(?:\[\d{1,3}\])+")  # a run of markers closes one claim
 
 
 @dataclass
@@ -63,6 +71,9 @@ class AgentResult:
     dropped_claims: list[str] = field(default_factory=list)
     guard: dict = field(default_factory=dict)
     retrieval: Any = None
+    draft_sentences: int = 0  # sentences (claims) the model wrote, before the citation check
+    extractive_fallback: bool = False  # no generated sentence held: the answer is the extractive quote
+    answered_by: str | None = None  # the model of the last billed call (a fallback's name when the first failed)
 
     @property
     def trace(self) -> list[dict]:
@@ -119,10 +130,20 @@ class Agent:
         self.ledger = ledger
         self.settings = settings
 
-    def run(self, question: str, *, viewer: int | None, budget: RequestBudget, mode: str | None = None) -> AgentResult:
+    def run(
+        self,
+        question: str,
+        *,
+        viewer: int | None,
+        budget: RequestBudget,
+        mode: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> AgentResult:
         """Answer ``question`` for ``viewer`` (a user id; None: anonymous).
 
-        Raises BudgetExceeded / RequestLimitExceeded when the first model call does not fit, and ModelError.
+        ``on_token`` receives the generative model's text deltas as they arrive (drafts: the checked answer
+        is the result's ``answer``). Raises BudgetExceeded / RequestLimitExceeded when the first model call
+        does not fit, and ModelError.
         """
         settings = self.settings
         mode = mode or settings.retrieval
@@ -169,6 +190,8 @@ class Agent:
 
         model = BudgetedModel(self.model, self.ledger, budget)
         task = defuse_question(question)
+        if is_generative(self.model, settings.answering):
+            return self._generate(task, model, ctx, planned, quarantined, retrieval, on_token)
         run = run_agent(
             model,
             tools,
@@ -194,22 +217,64 @@ class Agent:
                 stop = "budget"
         if final is None:
             final = f"{ABSTAIN_PREFIX} enough to answer within this request's limits ({_LIMIT_WORDS.get(stop, stop)} was reached)."
-        return self._finish(final, stop, ctx, planned, run, model.calls, quarantined, retrieval)
+        resolved = resolve(re.sub(r"(?<!\n)\n(?!\n)", " ", final), ctx.evidence.by_number())
+        return self._finish(resolved, stop, ctx.evidence, planned, run, model.calls, quarantined, retrieval)
+
+    def _generate(
+        self,
+        task: str,
+        model: BudgetedModel,
+        ctx: ToolContext,
+        planned: list[ToolCallRecord],
+        quarantined: list[str],
+        retrieval: Any,
+        on_token: Callable[[str], None] | None,
+    ) -> AgentResult:
+        """One generative call over the top passages, every sentence checked; the extractive quote when none holds."""
+        settings = self.settings
+        shown = EvidenceList(passages(ctx.evidence.items, settings.generative_passages, settings.generative_chars))
+        messages = grounded_messages(task, shown.items, settings.canary)
+        try:
+            draft = model.complete(
+                messages,
+                max_tokens=settings.generative_max_tokens,
+                stream=on_token is not None,
+                on_token=on_token,
+            )
+        except LedgerRefusal as refusal:
+            raise refusal.error from None
+        verified = verify_generated(draft.text, shown.by_number())
+        resolved = Resolved(verified.answer, verified.citations, verified.dropped, verified.repaired)
+        fallback = not verified.citations
+        if fallback:  # nothing the model wrote holds: quote the same passages instead
+            from curriculum.llm.offline import OfflineReferenceModel
+
+            extractive = BudgetedModel(OfflineReferenceModel(prices=self.model.prices), self.ledger, model.budget)
+            try:
+                quote = extractive.complete(messages, max_tokens=settings.max_output_tokens).text
+            except LedgerRefusal:
+                quote = f"{ABSTAIN_PREFIX} anything I could cite for this question."
+            model.calls.extend(extractive.calls)
+            quoted = resolve(re.sub(r"(?<!\n)\n(?!\n)", " ", quote), shown.by_number())
+            resolved = Resolved(quoted.answer, quoted.citations, verified.dropped, quoted.repaired)
+        result = self._finish(resolved, "final_answer", shown, planned, None, model.calls, quarantined, retrieval)
+        result.draft_sentences = verified.sentences
+        result.extractive_fallback = fallback and bool(result.citations)
+        return result
 
     def _finish(
         self,
-        final: str,
+        resolved: Resolved,
         stop: AgentStopReason,
-        ctx: ToolContext,
+        evidence: EvidenceList,
         planned: list[ToolCallRecord],
-        run: RunResult,
+        run: RunResult | None,
         billed: list[BilledCall],
         quarantined: list[str],
         retrieval: Any,
     ) -> AgentResult:
-        """Resolve the markers to quotes, abstain when nothing valid is cited, guard the output."""
+        """Abstain when nothing valid is cited, guard the output."""
         settings = self.settings
-        resolved: Resolved = resolve(re.sub(r"(?<!\n)\n(?!\n)", " ", final), ctx.evidence.by_number())
         answer = resolved.answer
         abstained = not resolved.citations  # an answer with nothing valid to cite is not given
         if abstained and not answer.startswith(ABSTAIN_PREFIX):
@@ -225,10 +290,12 @@ class Agent:
             planned=planned,
             run=run,
             billed=list(billed),
-            evidence=list(ctx.evidence.items),
+            evidence=list(evidence.items),
             quarantined=quarantined,
             dropped_claims=resolved.dropped,
             retrieval=retrieval,
+            answered_by=billed[-1].model if billed else None,
+            draft_sentences=len(resolved.dropped) + len(_CLAIM_END.findall(resolved.answer)),
             guard={
                 "removed_links": len(guarded.removed_links),
                 "canary_blocked": guarded.leaked,

@@ -17,7 +17,9 @@ Scores
   ranked by the first position of any of their chunks. Computed with ``ranx``.
 * answers: citation validity (every marker resolves to a quote found in its chunk), marker
   coverage (every claim carries a marker), fact recall, abstention accuracy (abstain exactly on
-  ``out_of_scope``), false refusals (benign cases stopped by the injection guard).
+  ``out_of_scope``), false refusals (benign cases stopped by the injection guard), faithfulness
+  (the share of the sentences the model wrote that held against the passage they cite, before the
+  unsupported ones were dropped), and the server-side latency p50/p95 (reported, not gated).
 
 :func:`gate` checks :data:`THRESHOLDS` and compares with the committed baseline
 (``data/capstone/eval_baseline.json``): a metric more than ``margin`` below its baseline fails the
@@ -129,6 +131,7 @@ class CaseResult:
     citation_problems: list[str]
     latency_ms: float
     cost_usd: float
+    faithfulness: float | None = None  # kept / written sentences, when the model wrote any
     rankings: dict[str, list[str]] = field(default_factory=dict)  # stage -> ranked sources
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> metric -> score
 
@@ -174,6 +177,8 @@ def score_case(case: EvalCase, response: dict, chunk_text: dict[str, str]) -> Ca
     answered = not response["abstained"]
     problems = check_citations(response["answer"], response["citations"], chunk_text) if answered else []
     missing = [f for f in case.facts if not _fact_in(f, response["answer"])] if case.answerable else []
+    written = debug.get("draft_sentences") or 0
+    dropped = response.get("dropped_sentences", 0)
     return CaseResult(
         id=case.id,
         kind=case.kind,
@@ -188,6 +193,7 @@ def score_case(case: EvalCase, response: dict, chunk_text: dict[str, str]) -> Ca
         citation_problems=problems,
         latency_ms=response["latency_ms"],
         cost_usd=response["usage"]["cost_usd"],
+        faithfulness=(written - dropped) / written if written else None,
         rankings=rankings,
     )
 
@@ -266,13 +272,29 @@ def _answer_metrics(
     metrics["answers.abstention_accuracy"] = sum(r.abstention_correct for r in results) / len(results)
     metrics["answers.false_refusal_rate"] = sum(r.refused for r in benign) / len(benign) if benign else 0.0
     metrics["answers.answerable_abstained_rate"] = sum(r.abstained for r in benign) / len(benign) if benign else 0.0
+    written = [r.faithfulness for r in results if r.faithfulness is not None]
+    metrics["answers.faithfulness"] = sum(written) / len(written) if written else 0.0
+    metrics["latency.p50_ms"] = _percentile([r.latency_ms for r in results], 50)
+    metrics["latency.p95_ms"] = _percentile([r.latency_ms for r in results], 95)
     metrics["cases"] = float(len(results))
     return metrics
 
 
+def _percentile(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(values, q)) if values else 0.0
+
+
 # -- gate -----------------------------------------------------------------------------------------
 
-_NOT_GATED = {"cases", "answers.false_refusal_rate", "answers.answerable_abstained_rate"}  # lower is better / counts
+_NOT_GATED = {  # lower is better, counts, or timings
+    "cases",
+    "answers.false_refusal_rate",
+    "answers.answerable_abstained_rate",
+    "latency.p50_ms",
+    "latency.p95_ms",
+}
 _CASE_METRIC = {
     "retrieval.reranked.recall@5": "reranked.recall@5",
     "retrieval.reranked.mrr": "reranked.mrr",
@@ -298,7 +320,7 @@ def save_baseline(report: EvalReport, path: Path = BASELINE_PATH, margin: float 
     data = {
         "note": "Written by `aie eval --update-baseline`; the eval gate fails when a metric drops more than `margin` below it.",
         "margin": margin,
-        "metrics": {k: round(v, 4) for k, v in sorted(report.metrics.items())},
+        "metrics": {k: round(v, 4) for k, v in sorted(report.metrics.items()) if not k.startswith("latency.")},
         "cases": {r.id: {k: round(v, 4) for k, v in _case_scores(r).items()} for r in report.cases},
     }
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")

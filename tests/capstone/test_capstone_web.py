@@ -141,6 +141,9 @@ def test_ask_open_a_citation_and_rate_the_answer(app, chromium):
             "Array.from(document.querySelectorAll('#citations li')).map(li => li.textContent)"
         )
         assert "[1]" in answer and citations and "python-reference/break" in " ".join(citations)
+        asked = _sent(chromium, "POST", "/v1/ask")  # the page reads the answer as server-sent events
+        assert len(asked) == 1 and json.loads(asked[0].post_data)["stream"] is True
+        assert chromium.evaluate("document.getElementById('result').className") != "drafting"
         chromium.click("#answer a.cite")
         chromium.wait_for("!document.getElementById('viewer').hidden && !!document.querySelector('#chunk mark')")
         # the full chunk arrives from /v1/chunks; the quote is highlighted inside it

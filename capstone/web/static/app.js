@@ -1,4 +1,4 @@
-// The docs assistant's web page: ask a question, read the cited answer, open a citation, rate the answer,
+// The docs assistant's web page: ask a question, watch the answer being written (server-sent events), read the checked, cited answer, open a citation, rate the answer,
 // upload and delete your documents. It calls POST v1/ask, GET v1/chunks, POST v1/feedback and
 // GET/POST/DELETE v1/documents; an API key typed into the page is kept in localStorage and sent as a Bearer token.
 //
@@ -120,6 +120,47 @@
     $("feedback").hidden = !requestId;
   }
 
+  // The checked answer (the /v1/ask body, the stream's "citations" event) replaces the draft.
+  function showAnswer(body) {
+    citations = body.citations || [];
+    $("result").hidden = false;
+    $("result").className = body.refused ? "refused" : body.abstained ? "abstained" : "";
+    renderAnswer(body.answer);
+    renderCitations();
+    const dropped = body.dropped_sentences ? body.dropped_sentences + " unsupported sentence(s) removed \u00b7 " : "";
+    const quoted = body.extractive_fallback ? "quoted from the sources \u00b7 " : "";
+    $("status").textContent = (body.refused ? "refused \u00b7 " : body.abstained ? "no answer in the sources \u00b7 " : "") +
+      dropped + quoted + body.latency_ms.toFixed(0) + " ms \u00b7 " + body.usage.input_tokens + "+" +
+      body.usage.output_tokens + " tokens \u00b7 $" + body.usage.cost_usd.toFixed(6);
+    resetFeedback(body.request_id);
+    $("debug").textContent = body.debug ? JSON.stringify(body.debug, null, 1) : "";
+    $("debug-box").hidden = !body.debug;
+  }
+
+  // Server-sent events from a fetch body: calls onEvent(name, data) for each complete event.
+  async function readEvents(response, onEvent) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let name = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+      }
+    }
+  }
+
   $("ask").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const question = $("question").value.trim();
@@ -130,22 +171,31 @@
     try {
       const r = await fetch("v1/ask", {
         method: "POST",
-        headers: authHeaders({ "Content-Type": "application/json" }),
-        body: JSON.stringify({ question }),
+        headers: authHeaders({ "Content-Type": "application/json", "Accept": "text/event-stream" }),
+        body: JSON.stringify({ question, stream: true }),
       });
       if (!r.ok) { $("error").textContent = await failure(r); return; }
-      const body = await r.json();
-      citations = body.citations || [];
-      $("result").hidden = false;
-      $("result").className = body.refused ? "refused" : body.abstained ? "abstained" : "";
-      renderAnswer(body.answer);
+      const box = $("answer");
+      let draft = "";
+      citations = [];
       renderCitations();
-      $("status").textContent = (body.refused ? "refused \u00b7 " : body.abstained ? "no answer in the sources \u00b7 " : "") +
-        body.latency_ms.toFixed(0) + " ms \u00b7 " + body.usage.input_tokens + "+" + body.usage.output_tokens +
-        " tokens \u00b7 $" + body.usage.cost_usd.toFixed(6);
-      resetFeedback(body.request_id);
-      $("debug").textContent = body.debug ? JSON.stringify(body.debug, null, 1) : "";
-      $("debug-box").hidden = !body.debug;
+      resetFeedback(null);
+      $("result").hidden = false;
+      $("result").className = "drafting";
+      $("status").textContent = "writing\u2026";
+      box.textContent = "";
+      await readEvents(r, (name, data) => {
+        if (name === "token") {
+          draft += data.text;
+          box.textContent = draft; // the unchecked draft, as it arrives
+        } else if (name === "citations") {
+          showAnswer(data);
+        } else if (name === "error") {
+          $("result").className = "abstained";
+          $("status").textContent = "";
+          $("error").textContent = data.status + ": " + data.detail;
+        }
+      });
     } catch (e) {
       $("error").textContent = "request failed: " + e;
     } finally {
