@@ -20,7 +20,7 @@ DISPLAY_NAME = "Python 3 (AI Engineer Track)"
 def kernel_spec() -> dict:
     """The ``kernel.json`` content for this interpreter."""
     return {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "curriculum.kernel_launcher", "-f", "{connection_file}"],
         "display_name": DISPLAY_NAME,
         "language": "python",
         "env": dict(OFFLINE_ENV),
