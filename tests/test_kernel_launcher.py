@@ -25,3 +25,16 @@ def test_loading_a_transformers_model_writes_no_torchao_noise_to_stderr():
     stderr = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stderr")
     assert "other warnings still reach stderr" in stderr
     assert "torchao" not in stderr and "_pytree" not in stderr, stderr
+
+
+def test_counting_tokens_with_the_local_models_vocabulary_writes_nothing_to_stderr():
+    nb = nbformat.v4.new_notebook()
+    code = (
+        "from curriculum.llm.local.weights import prepare_model, token_counter\n"
+        "print(token_counter(prepare_model(progress=False).gguf)('hello world'))"
+    )
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=300).execute()
+    streams = {o.get("name"): o.get("text", "") for o in nb.cells[0].outputs if o.get("output_type") == "stream"}
+    assert "stderr" not in streams, streams["stderr"]
+    assert int(streams["stdout"]) > 0

@@ -23,7 +23,9 @@ Example::
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -286,9 +288,11 @@ def token_counter(gguf_file: Path) -> Callable[[str], int]:
     """Count tokens of text as the served model does: llama.cpp's tokenizer on the GGUF's vocabulary only."""
     from llama_cpp import Llama
 
-    saved = os.dup(2)  # llama.cpp logs from C while it loads; keep that off the caller's stderr
+    # llama.cpp logs while it loads, from C (file descriptor 2) and through llama-cpp-python's log callback
+    # (Python's sys.stderr): keep both off the caller's stderr, where a notebook cell would show them
+    saved = os.dup(2)
     try:
-        with open(os.devnull, "w") as devnull:
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(io.StringIO()):
             os.dup2(devnull.fileno(), 2)
             vocab = Llama(model_path=str(gguf_file), vocab_only=True, verbose=False, n_ctx=16)
     finally:
