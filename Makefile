@@ -38,7 +38,10 @@ $(STAMP):
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# The local model's files (GGUF as shipped, and the safetensors copy the training and quantization lessons load)
+# are prepared once into .aie/cache; later runs find them and return at once.
 lab: setup  ## build the learner workspace and start JupyterLab on 127.0.0.1
+	$(BIN)/aie model prepare --safetensors
 	$(BIN)/aie lab
 
 DEBIAN_PACKAGES := chromium chromium-driver libjs-katex bubblewrap
@@ -54,6 +57,7 @@ system:  ## Debian packages: chromium + chromium-driver (browser tests), libjs-k
 test: setup system  ## lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/aie model prepare --safetensors
 	$(BIN)/python -m pytest
 
 bench: setup  ## benchmarks: timings, percentiles and ratios (never part of the tests)
