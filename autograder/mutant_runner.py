@@ -171,7 +171,7 @@ class _Resumer:
         try:
             if finish and self.dirty:  # the notebook's own clean-up cells need a consistent state
                 self._run_original(self.dirty[0], self.dirty[1], "restoring after the last mutant")
-            for i in range(self.last + 1, len(self.nb.cells)) if finish else ():
+            for i in range(self.last + 1, len(self.nb.cells)) if finish and self.mutants.run_rest else ():
                 self.session.run(i)
         finally:
             self.session.__exit__(None, None, None)

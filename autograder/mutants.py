@@ -21,8 +21,10 @@ several solution regions needs ``region = N`` (1-based). A top-level ``strategy`
 - ``"resume"`` (default): the source notebook runs once in one kernel, up to the last targeted test cell. For each
   mutant, in notebook order, its cell runs with the mutated code, then every later cell up to its last target.
   Before a mutant at a later cell, the original cells of the range changed so far run again, so earlier mutants
-  leave nothing behind; at the end the notebook's remaining (clean-up) cells run. Cheap; the test suite checks on
-  a sample that it scores like a full execution of the mutated notebook.
+  leave nothing behind; at the end the notebook's remaining (clean-up) cells run, unless the file says
+  ``run_rest = false`` (for notebooks whose cells after the last test are long measurements, say of the local
+  model, that grade nothing; the kernel's shutdown ends what they would have stopped). Cheap; the test suite
+  checks on a sample that it scores like a full execution of the mutated notebook.
 - ``"fresh"``: every mutant gets a new kernel and a full execution of the mutated notebook (for notebooks whose
   cells change the world outside the kernel: files, servers, package indexes).
 
@@ -77,6 +79,7 @@ class MutantSet:
     strategy: str
     mutants: tuple[Mutant, ...]
     cell_index: dict[str, int]  # grade_id -> cell index, for every cell with a grade_id
+    run_rest: bool = True  # "resume": run the cells after the last target once the mutants are done
 
     def span(self, mutant: Mutant) -> tuple[int, int]:
         """(index of the mutated cell, index of its last target cell)."""
@@ -143,9 +146,12 @@ def parse_mutants(text: str, nb: nbformat.NotebookNode, notebook: Path, source: 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MutantError(f"{source}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"strategy", "mutant"}
+    unknown = set(data) - {"strategy", "run_rest", "mutant"}
     if unknown:
-        raise MutantError(f"{source}: unknown top-level keys {sorted(unknown)} (allowed: strategy, mutant)")
+        raise MutantError(f"{source}: unknown top-level keys {sorted(unknown)} (allowed: strategy, run_rest, mutant)")
+    run_rest = data.get("run_rest", True)
+    if not isinstance(run_rest, bool):
+        raise MutantError(f"{source}: run_rest must be true or false, got {run_rest!r}")
     strategy = data.get("strategy", "resume")
     if strategy not in STRATEGIES:
         raise MutantError(f"{source}: strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -175,7 +181,7 @@ def parse_mutants(text: str, nb: nbformat.NotebookNode, notebook: Path, source: 
         mutants.append(m)
     if not mutants:
         raise MutantError(f"{source}: no [[mutant]] entries")
-    return MutantSet(notebook, source, strategy, tuple(mutants), cell_index)
+    return MutantSet(notebook, source, strategy, tuple(mutants), cell_index, run_rest)
 
 
 def load_mutants(notebook: Path | str) -> MutantSet:
