@@ -267,6 +267,15 @@ def _parse_events(stdout: bytes) -> list[dict]:
     return events
 
 
+def _stop_local_model(folder: Path) -> None:
+    """Stop a local model server the run started (it detaches from the notebook's process group)."""
+    from curriculum.llm.local.server import STATE_NAME, stop_server
+
+    if (folder / STATE_NAME).is_file():
+        with contextlib.suppress(OSError, ValueError):
+            stop_server(folder)
+
+
 def run_notebook(job: dict, limits: Limits | None = None, sandbox: bool = True, layout: Layout | None = None) -> dict:
     """Execute one grading job (see ``executor.py``) in a fresh sandbox; returns :class:`RunResult` as a dict.
 
@@ -322,6 +331,8 @@ def run_notebook(job: dict, limits: Limits | None = None, sandbox: bool = True, 
             if result.ended == "done" and not any(e["event"] == "done" for e in result.events):
                 result.ended = "memory" if cgroup.hit_memory_limit() else "crashed"
         finally:
+            if not sandbox:  # the local model's server runs detached from the notebook's session: stop it too
+                _stop_local_model(tmpdir / "aie-run")
             if proc is not None:  # without a sandbox, whatever the notebook left running in its session
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)

@@ -146,3 +146,31 @@ def test_a_notebook_using_the_local_model_runs_its_own_server_inside_the_sandbox
     text = "".join(o.get("text", "") for o in cells[0]["outputs"] if o.get("name") == "stdout")
     assert run["ended"] == "done", run["stderr_tail"]
     assert "provider local run dir /tmp/aie-run" in text, cells[0]["outputs"]
+
+
+@pytest.mark.slow
+def test_a_local_model_server_started_by_an_unsandboxed_run_is_stopped_with_it():
+    """``aie check`` runs without a sandbox; the server a notebook starts detaches, so the run must stop it."""
+    import os
+
+    import nbformat
+
+    from autograder.check import check_job
+    from autograder.sandbox import run_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "aie", "display_name": "aie", "language": "python"}
+    code = (
+        "from curriculum.llm.local.server import ensure_server\n"
+        "state, started = ensure_server(progress=False)\n"
+        "print('pid', state.pid, started)"
+    )
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    job, _ = check_job(nb, 300)
+    run = run_notebook(job, Limits(memory_mb=None, processes=None), sandbox=False)
+    [cell] = [e for e in run["events"] if e["event"] == "cell"]
+    text = "".join(o.get("text", "") for o in cell["outputs"] if o.get("name") == "stdout")
+    assert text.startswith("pid ") and text.split()[2] == "True", cell["outputs"]
+    pid = int(text.split()[1])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -312,9 +312,12 @@ def _terminate(pid: int, *, group: bool, grace: float = 10.0) -> None:
             time.sleep(0.1)
 
 
-def stop_server() -> ServerState | None:
-    """Stop the shared background server named by the state file; returns what was stopped (None: nothing ran)."""
-    path = run_dir() / STATE_NAME
+def stop_server(folder: Path | None = None) -> ServerState | None:
+    """Stop the background server named by the state file (in ``folder``, default :func:`run_dir`).
+
+    Returns what was stopped (None: nothing ran).
+    """
+    path = (folder or run_dir()) / STATE_NAME
     state = read_state(path)
     if state is None:
         return None
