@@ -9,7 +9,6 @@ configured, the fallback's answer saying so. A handful of model calls in all.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import threading
@@ -81,19 +80,6 @@ def test_the_draft_never_shows_the_canary_while_it_is_streamed(secrets):
 
 
 # --- on the real local model -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def served():
-    """The shared llama.cpp server (attached to, or started and stopped by this module)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed: `make setup` builds it")
-    from curriculum.llm.local import ensure_server, stop_server
-
-    state, started = ensure_server(progress=False)
-    yield state
-    if started:
-        stop_server()
 
 
 def _assistant_on(assistant, model):

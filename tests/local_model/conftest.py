@@ -8,24 +8,9 @@ mocks the server: every test talks HTTP to llama.cpp's server through the offici
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 CHAT = [{"role": "user", "content": "What is Python?"}]
-
-
-@pytest.fixture(scope="session")
-def served():
-    """The shared server's state (``base_url``, ``pid``, ``port``)."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed: `make setup` builds it")
-    from curriculum.llm.local import ensure_server, stop_server
-
-    state, started = ensure_server(progress=False)
-    yield state
-    if started:
-        stop_server()
 
 
 @pytest.fixture
