@@ -123,10 +123,8 @@ def test_no_sandbox_says_loudly_what_it_gives_up(tmp_path):
     assert done.returncode == 2 and "no such folder" in done.stderr
 
 
-@needs_bwrap
-@pytest.mark.slow
-def test_a_notebook_using_the_local_model_runs_its_own_server_inside_the_sandbox():
-    """No network out of the sandbox: the notebook starts the served model on the sandbox's own loopback."""
+def _run_one_cell(code: str, limits: Limits, sandbox: bool) -> tuple[dict, str]:
+    """Run a one-cell notebook as ``aie check``/``aie grade`` would; returns the run and the cell's stdout."""
     import nbformat
 
     from autograder.check import check_job
@@ -134,18 +132,26 @@ def test_a_notebook_using_the_local_model_runs_its_own_server_inside_the_sandbox
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "aie", "display_name": "aie", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    job, _ = check_job(nb, 300)
+    run = run_notebook(job, limits, sandbox=sandbox)
+    cells = [e for e in run["events"] if e["event"] == "cell"]
+    stdout = "".join(o.get("text", "") for c in cells for o in c["outputs"] if o.get("name") == "stdout")
+    return run, stdout
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_a_notebook_using_the_local_model_runs_its_own_server_inside_the_sandbox():
+    """No network out of the sandbox: the notebook starts the served model on the sandbox's own loopback."""
     code = (
         "from curriculum.llm import get_model\n"
         "reply = get_model('local:smollm2').complete([{'role': 'user', 'content': 'Say hi'}], max_tokens=4)\n"
         "import os; print('provider', reply.provider, 'run dir', os.environ['AIE_RUN_DIR'])"
     )
-    nb.cells = [nbformat.v4.new_code_cell(code)]
-    job, _ = check_job(nb, 300)
-    run = run_notebook(job, Limits(), sandbox=True)
-    cells = [e for e in run["events"] if e["event"] == "cell"]
-    text = "".join(o.get("text", "") for o in cells[0]["outputs"] if o.get("name") == "stdout")
+    run, text = _run_one_cell(code, Limits(), sandbox=True)
     assert run["ended"] == "done", run["stderr_tail"]
-    assert "provider local run dir /tmp/aie-run" in text, cells[0]["outputs"]
+    assert "provider local run dir /tmp/aie-run" in text, run["events"]
 
 
 @pytest.mark.slow
@@ -153,24 +159,13 @@ def test_a_local_model_server_started_by_an_unsandboxed_run_is_stopped_with_it()
     """``aie check`` runs without a sandbox; the server a notebook starts detaches, so the run must stop it."""
     import os
 
-    import nbformat
-
-    from autograder.check import check_job
-    from autograder.sandbox import run_notebook
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "aie", "display_name": "aie", "language": "python"}
     code = (
         "from curriculum.llm.local.server import ensure_server\n"
         "state, started = ensure_server(progress=False)\n"
         "print('pid', state.pid, started)"
     )
-    nb.cells = [nbformat.v4.new_code_cell(code)]
-    job, _ = check_job(nb, 300)
-    run = run_notebook(job, Limits(memory_mb=None, processes=None), sandbox=False)
-    [cell] = [e for e in run["events"] if e["event"] == "cell"]
-    text = "".join(o.get("text", "") for o in cell["outputs"] if o.get("name") == "stdout")
-    assert text.startswith("pid ") and text.split()[2] == "True", cell["outputs"]
+    run, text = _run_one_cell(code, Limits(memory_mb=None, processes=None), sandbox=False)
+    assert text.startswith("pid ") and text.split()[2] == "True", run["events"]
     pid = int(text.split()[1])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
