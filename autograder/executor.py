@@ -9,7 +9,8 @@ Input (stdin, one JSON object): ``notebook`` (the notebook to run, its test cell
 ``kernel_name``, ``cell_timeout``, ``startup_timeout``, ``files`` (``{relative path: base64}`` written into
 ``cwd``), ``cache`` (``{"shared": dir or null, "private": dir}``), ``guard`` (the configuration of
 ``kernel_guard``), ``tests`` (``{cell index: grade id}``), ``intact`` (``{cell index: [names]}``: released
-cells the learner left unchanged and the functions they define), ``rlimits``.
+cells the learner left unchanged and the functions they define), ``skip`` (indices of cells reported as
+skipped instead of run: see ``plan.py``), ``rlimits``.
 
 Output (stdout, JSON lines): ``{"event": "cell", "index", "execution_count", "outputs", "aie"}`` per code
 cell, ``{"event": "died", "index", "reason"}`` when the kernel dies or stops answering (nothing more runs),
@@ -33,6 +34,12 @@ from queue import Empty
 GUARD = Path(__file__).with_name("kernel_guard.py")
 GRACE_SECONDS = 10  # how long a kernel may take to answer after an interrupt before it counts as dead
 MAX_STREAM_CHARS = 200_000  # per output; a notebook printing more is cut, not the grader's memory
+SKIPPED_OUTPUT = {
+    "output_type": "stream",
+    "name": "stdout",
+    "text": "Not run while grading: this cell is tagged skip-when-graded (a measurement no graded cell depends on).\n"
+    "Run it in JupyterLab to see your own numbers.\n",
+}
 
 
 def _harden(rlimits: dict) -> None:
@@ -163,6 +170,7 @@ async def _run(job: dict) -> None:
     )
     tests = {int(k): v for k, v in job.get("tests", {}).items()}
     intact = {int(k): v for k, v in job.get("intact", {}).items()}
+    skip = {int(i) for i in job.get("skip", [])}
 
     async def responsive(seconds: float) -> bool:
         msg_id = client.kc.kernel_info()
@@ -220,6 +228,17 @@ async def _run(job: dict) -> None:
                 continue
             count += 1
             started = time.monotonic()
+            if index in skip:
+                _emit(
+                    {
+                        "event": "cell",
+                        "index": index,
+                        "execution_count": None,
+                        "outputs": [SKIPPED_OUTPUT],
+                        "aie": {"status": "skipped", "seconds": 0.0},
+                    }
+                )
+                continue
             try:
                 if index in tests:
                     reply = await call_guard({"op": "test", "code": cell.source, "grade_id": tests[index]}, timeout)

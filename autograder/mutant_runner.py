@@ -128,6 +128,8 @@ def run_fresh(mutants: MutantSet, nb: nbformat.NotebookNode, mutant: Mutant, tim
     try:
         with KernelSession(mutated, mutants.notebook.resolve().parent, timeout) as session:
             for i in range(len(mutated.cells)):
+                if i in mutants.skip:
+                    continue
                 cell = session.run(i)
                 if i == s:
                     _check_mutated_cell(cell, f"{mutants.source}: mutant {mutant.id!r}")
@@ -171,8 +173,9 @@ class _Resumer:
         try:
             if finish and self.dirty:  # the notebook's own clean-up cells need a consistent state
                 self._run_original(self.dirty[0], self.dirty[1], "restoring after the last mutant")
-            for i in range(self.last + 1, len(self.nb.cells)) if finish and self.mutants.run_rest else ():
-                self.session.run(i)
+            for i in range(self.last + 1, len(self.nb.cells)) if finish else ():
+                if i not in self.mutants.skip:
+                    self.session.run(i)
         finally:
             self.session.__exit__(None, None, None)
             self.session = None

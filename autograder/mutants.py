@@ -21,12 +21,12 @@ several solution regions needs ``region = N`` (1-based). A top-level ``strategy`
 - ``"resume"`` (default): the source notebook runs once in one kernel, up to the last targeted test cell. For each
   mutant, in notebook order, its cell runs with the mutated code, then every later cell up to its last target.
   Before a mutant at a later cell, the original cells of the range changed so far run again, so earlier mutants
-  leave nothing behind; at the end the notebook's remaining (clean-up) cells run, unless the file says
-  ``run_rest = false`` (for notebooks whose cells after the last test are long measurements, say of the local
-  model, that grade nothing; the kernel's shutdown ends what they would have stopped). Cheap; the test suite
+  leave nothing behind; at the end the notebook's remaining (clean-up) cells run. Cheap; the test suite
   checks on a sample that it scores like a full execution of the mutated notebook.
 - ``"fresh"``: every mutant gets a new kernel and a full execution of the mutated notebook (for notebooks whose
   cells change the world outside the kernel: files, servers, package indexes).
+
+Either way, cells tagged ``skip-when-graded`` are skipped, as the grader skips them (``autograder/plan.py``).
 
 Scores come from nbgrader's own rule (``nbgrader.utils.determine_grade``); :mod:`autograder.mutant_runner` runs
 the kernels. Run ``python -m autograder.mutants NOTEBOOK_OR_PHASE ...`` for a table; it exits with 1 when a mutant
@@ -46,6 +46,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.notebooks import graded_cells, read_notebook
+from autograder.plan import skipped_cells
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STRATEGIES = ("resume", "fresh")
@@ -79,7 +80,7 @@ class MutantSet:
     strategy: str
     mutants: tuple[Mutant, ...]
     cell_index: dict[str, int]  # grade_id -> cell index, for every cell with a grade_id
-    run_rest: bool = True  # "resume": run the cells after the last target once the mutants are done
+    skip: frozenset[int] = frozenset()  # cells tagged skip-when-graded: never run, as in grading
 
     def span(self, mutant: Mutant) -> tuple[int, int]:
         """(index of the mutated cell, index of its last target cell)."""
@@ -146,12 +147,9 @@ def parse_mutants(text: str, nb: nbformat.NotebookNode, notebook: Path, source: 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MutantError(f"{source}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"strategy", "run_rest", "mutant"}
+    unknown = set(data) - {"strategy", "mutant"}
     if unknown:
-        raise MutantError(f"{source}: unknown top-level keys {sorted(unknown)} (allowed: strategy, run_rest, mutant)")
-    run_rest = data.get("run_rest", True)
-    if not isinstance(run_rest, bool):
-        raise MutantError(f"{source}: run_rest must be true or false, got {run_rest!r}")
+        raise MutantError(f"{source}: unknown top-level keys {sorted(unknown)} (allowed: strategy, mutant)")
     strategy = data.get("strategy", "resume")
     if strategy not in STRATEGIES:
         raise MutantError(f"{source}: strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -181,7 +179,11 @@ def parse_mutants(text: str, nb: nbformat.NotebookNode, notebook: Path, source: 
         mutants.append(m)
     if not mutants:
         raise MutantError(f"{source}: no [[mutant]] entries")
-    return MutantSet(notebook, source, strategy, tuple(mutants), cell_index, run_rest)
+    try:
+        skip = frozenset(skipped_cells(nb))
+    except ValueError as exc:
+        raise MutantError(f"{notebook}: {exc}") from None
+    return MutantSet(notebook, source, strategy, tuple(mutants), cell_index, skip)
 
 
 def load_mutants(notebook: Path | str) -> MutantSet:

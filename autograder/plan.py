@@ -10,6 +10,10 @@ nbgrader restored them from the gradebook, never from what a learner wrote. Pure
   those modules and restore them before each test.
 * ``intact``: released code cells the learner left unchanged, with the functions and classes they define; the
   guard records those objects right after the cell runs, and tests use them even if learner code redefines them.
+* ``skip``: released cells tagged ``skip-when-graded`` (measurements, often of the local model, that no graded
+  cell depends on) that the learner left unchanged; they stand after the last test cell, and the executor
+  reports them as skipped instead of running them, so grading a class does not repeat minutes of measurement
+  per submission. A learner who edits such a cell gets it run.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ BASE_MODULES = (
 DEEP_MODULES = ("numpy",)
 ALWAYS_PRELOAD = ("import numpy", "import numpy.testing")
 MAX_FILES_BYTES = 50 * 2**20
+SKIP_TAG = "skip-when-graded"
 
 
 def nbgrader_meta(cell) -> dict:
@@ -71,6 +76,30 @@ def is_solution_cell(cell) -> bool:
 def is_plain_code(cell) -> bool:
     meta = nbgrader_meta(cell)
     return cell.get("cell_type") == "code" and not (meta.get("grade") or meta.get("solution") or meta.get("task"))
+
+
+def is_skipped_when_graded(cell) -> bool:
+    """Whether the author tagged this cell ``skip-when-graded``."""
+    return SKIP_TAG in (cell.get("metadata", {}).get("tags") or [])
+
+
+def skipped_cells(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of the cells tagged ``skip-when-graded``; ValueError where the tag cannot hold.
+
+    A tagged cell must be plain code (not a solution or test) and come after the last test cell, so that no
+    graded cell can depend on what it computes.
+    """
+    tagged = [i for i, c in enumerate(nb.cells) if is_skipped_when_graded(c)]
+    tests = [i for i, c in enumerate(nb.cells) if is_test_cell(c)]
+    for i in tagged:
+        if not is_plain_code(nb.cells[i]):
+            raise ValueError(f"cell {i} is tagged {SKIP_TAG!r} but is not a plain code cell")
+        if tests and i < tests[-1]:
+            raise ValueError(
+                f"cell {i} is tagged {SKIP_TAG!r} but the test cell {tests[-1]} comes after it: "
+                "only cells after the last test may be skipped"
+            )
+    return tagged
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -158,6 +187,7 @@ class Plan:
     intact: dict[int, list[str]] = field(default_factory=dict)
     guard: dict = field(default_factory=dict)
     hidden_from: dict[int, int | None] = field(default_factory=dict)  # cell index -> first hidden line
+    skip: list[int] = field(default_factory=list)  # unchanged released cells tagged skip-when-graded
 
 
 def build_plan(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> Plan:
@@ -165,6 +195,7 @@ def build_plan(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> Pla
     solution_names: set[str] = set()
     released_plain: set[str] = set()
     trusted: list[ast.AST] = []
+    released_skip = {release.cells[i].source.strip() for i in skipped_cells(release)}
     for cell in release.cells:
         if is_solution_cell(cell) and cell.cell_type == "code":
             solution_names |= defined_names(cell.source)
@@ -184,6 +215,12 @@ def build_plan(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> Pla
                 preload_modules += imported_modules(node)
         elif is_plain_code(cell) and cell.source.strip() in released_plain:
             plan.intact[index] = [n for n in defined_callables(cell.source) if n not in solution_names]
+    last_test = max(plan.tests, default=-1)
+    plan.skip = [
+        i
+        for i, c in enumerate(nb.cells)
+        if i > last_test and is_plain_code(c) and c.source.strip() and c.source.strip() in released_skip
+    ]
     imports = [ast.unparse(n) for n in trusted if not (bound_names(n) & solution_names)]
     plan.guard = {
         "preload": list(dict.fromkeys(preload)),
@@ -228,4 +265,5 @@ def make_job(nb: nbformat.NotebookNode, plan: Plan, cell_timeout: int, files: di
         "guard": plan.guard,
         "tests": {str(k): v for k, v in plan.tests.items()},
         "intact": {str(k): v for k, v in plan.intact.items()},
+        "skip": list(plan.skip),
     }

@@ -74,3 +74,32 @@ def test_graded_cells_are_well_formed(notebook):
                 f"{path}:{meta['grade_id']} must be locked with points"
             )
     assert any(c.kind == "test" for c in graded_cells(nb)), f"{path}: no autograded test cell"
+
+
+def _loaded_names(source: str) -> set[str]:
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def test_cells_the_grader_skips_come_last_and_nothing_run_needs_them(notebook):
+    """A ``skip-when-graded`` cell stands after the last test, and no cell the grader runs reads what it defines."""
+    from autograder.plan import defined_names, skipped_cells
+
+    path, nb = notebook
+    skipped = set(skipped_cells(nb))  # raises on a tag before a test cell or on a graded cell
+    ran: set[str] = set()  # names some cell that still runs binds
+    only_skipped: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        names = defined_names(cell.source)
+        if index in skipped:
+            only_skipped |= names - ran
+            continue
+        needed = _loaded_names(cell.source) & only_skipped - names
+        assert not needed, f"{path}: cell {index} runs while grading but reads {sorted(needed)} from skipped cells"
+        ran |= names

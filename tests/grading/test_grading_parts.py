@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 
 from autograder.exports import canvas_table, notebook_table
 from autograder.feedback import WITHHELD_MESSAGE, WITHHELD_OUTPUT, HideHiddenTests, scrub
@@ -117,3 +118,54 @@ def test_canvas_sheet_has_the_import_columns_a_points_row_and_one_column_per_pha
     assert table[1][-1] == "8" and table[2] == ["ann", "", "ann", "ann", "", "7"]
     bob = [t for t in notebook_table(rows) if t["student"] == "bob"][0]
     assert (bob["auto_score"], bob["auto_max"], bob["manual_pending"]) == (0.0, 3.0, 5.0)
+
+
+def _with_measurement():
+    """The toy notebook with two trailing measurement cells tagged skip-when-graded."""
+    nb = _notebook()
+    for source in ("import time\nMEASURED = time.sleep(120)", "print(MEASURED)"):
+        cell = _cell(source)
+        cell.metadata["tags"] = ["skip-when-graded"]
+        nb.cells.append(cell)
+    return nb
+
+
+def test_measurements_tagged_skip_when_graded_are_skipped_unless_the_learner_edited_them():
+    release = submitted = _with_measurement()
+    assert build_plan(submitted, release).skip == [5, 6]
+    edited = _with_measurement()
+    edited.cells[6].source = "print('mine')"
+    assert build_plan(edited, release).skip == [5]
+
+
+def test_the_skip_tag_is_refused_before_a_test_cell_or_on_a_graded_cell():
+    from autograder.plan import skipped_cells
+
+    early = _notebook()
+    early.cells[3].metadata["tags"] = ["skip-when-graded"]  # a plain cell, but test_g comes after it
+    with pytest.raises(ValueError, match="cell 3 is tagged 'skip-when-graded' but the test cell 4 comes after it"):
+        skipped_cells(early)
+    graded = _with_measurement()
+    graded.cells[4].metadata["tags"] = ["skip-when-graded"]
+    with pytest.raises(ValueError, match="cell 4 is tagged 'skip-when-graded' but is not a plain code cell"):
+        skipped_cells(graded)
+
+
+def test_the_executor_reports_a_skipped_cell_without_running_it():
+    from autograder.check import check_job
+    from autograder.executor import SKIPPED_OUTPUT
+    from autograder.limits import Limits
+    from autograder.sandbox import run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[_cell("f = lambda x: x + 1"), *_notebook().cells[2:3]])
+    nb.metadata["kernelspec"] = {"name": "aie", "display_name": "aie", "language": "python"}
+    for source in ("MEASURED = 1", "print(globals().get('MEASURED', 'not measured'))"):
+        nb.cells.append(_cell(source))
+    nb.cells[2].metadata["tags"] = ["skip-when-graded"]
+    job, _ = check_job(nb, timeout=60)
+    executed, summary = apply_run(nb, run_notebook(job, Limits(), sandbox=False))
+    assert summary.died_at is None
+    assert executed.cells[2].outputs[0]["text"] == SKIPPED_OUTPUT["text"]
+    assert executed.cells[2].metadata["aie"]["status"] == "skipped"
+    assert executed.cells[3].outputs[0]["text"] == "not measured\n"
+    assert score_cells(executed)[0].score == 3

@@ -189,7 +189,6 @@ def test_a_valid_file_parses_with_the_cells_it_touches():
     )
     assert mutants.strategy == "fresh" and [m.id for m in mutants.mutants] == ["skip-first"]
     assert mutants.span(mutants.mutants[0]) == (0, 1)
-    assert mutants.run_rest and not _parse("run_rest = false\n[[mutant]]\n" + BASE).run_rest
 
 
 BASE = 'id = "m"\ncell = "f"\ntargets = ["test_f"]\ndescription = "d"\ncode = "return 0"\n'
@@ -211,7 +210,7 @@ BASE = 'id = "m"\ncell = "f"\ntargets = ["test_f"]\ndescription = "d"\ncode = "r
             "identical to the solution",
         ),
         ('strategy = "sometimes"\n[[mutant]]\n' + BASE, "strategy must be one of"),
-        ('run_rest = "no"\n[[mutant]]\n' + BASE, "run_rest must be true or false"),
+        ("run_rest = false\n[[mutant]]\n" + BASE, "unknown top-level keys ['run_rest']"),
         ("", "no [[mutant]] entries"),
         ("[[mutant]\n", "not valid TOML"),
     ],
