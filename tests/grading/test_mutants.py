@@ -41,7 +41,7 @@ AGREEMENT_SAMPLE = [
     )
     if nb in RESUMING
 ]
-MUTATION_TESTED_PHASES = ["00_prereqs", "01_junior", "02_intermediate"]
+MUTATION_TESTED_PHASES = ["00_prereqs", "01_junior", "02_intermediate", "03_senior"]
 
 
 @pytest.fixture(scope="session")
