@@ -5,6 +5,9 @@ naming each mutant that keeps full marks; a sample is re-run as a full execution
 prove that the fast "resume" path scores the same. The fast tests pin the file format and its error messages.
 """
 
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -44,15 +47,36 @@ AGREEMENT_SAMPLE = [
 MUTATION_TESTED_PHASES = ["00_prereqs", "01_junior", "02_intermediate", "03_senior"]
 
 
+# Notebooks whose mutants run at the same time: each run is one kernel that is often waiting (on its own start,
+# on a server, on a subprocess), so two at once finish sooner on two cores; AIE_MUTANT_JOBS=1 runs them in turn.
+MUTANT_JOBS = max(1, int(os.environ.get("AIE_MUTANT_JOBS", "2")))
+
+
 @pytest.fixture(scope="session")
-def reports():
-    """``reports(notebook)``: the mutation report of a notebook, computed once per session."""
-    cache = {}
+def reports(request):
+    """``reports(notebook)``: the mutation report of a notebook, computed once per session.
+
+    On the first call the reports of every selected notebook are started, ``MUTANT_JOBS`` at a time, each in a
+    fresh process (kernels of one run never share a process with another's), in the order the tests ask for them.
+    """
+    selected = list(
+        dict.fromkeys(
+            item.callspec.params["nb_path"]
+            for item in request.session.items
+            if getattr(item, "callspec", None) and "reports" in getattr(item, "fixturenames", ())
+        )
+    )
+    futures: dict[str, Future] = {}
+    pool = ProcessPoolExecutor(max_workers=MUTANT_JOBS, mp_context=multiprocessing.get_context("spawn"))
+    request.addfinalizer(lambda: pool.shutdown(wait=True, cancel_futures=True))
 
     def get(nb):
-        if nb not in cache:
-            cache[nb] = run_mutants(REPO_ROOT / nb)
-        return cache[nb]
+        if not futures:
+            for name in selected or [nb]:
+                futures[name] = pool.submit(run_mutants, REPO_ROOT / name)
+        if nb not in futures:
+            futures[nb] = pool.submit(run_mutants, REPO_ROOT / nb)
+        return futures[nb].result()
 
     return get
 
