@@ -7,7 +7,7 @@ Translation from the provider-neutral format:
 * an assistant message's ``tool_calls`` become ``tool_use`` blocks after its text;
   a tool message becomes a ``tool_result`` block in a user turn, and consecutive messages of
   the same role are merged into one turn (all results of one step travel together);
-* ``temperature`` is not sent: the 2.x Messages API has no such parameter;
+* ``temperature`` and ``seed`` are not sent: the 2.x Messages API has no such parameters;
 * ``cache_prefix=True`` puts ``cache_control: {"type": "ephemeral"}`` on the system block
   (or, without a system prompt, on the last tool), and on the last block of the turn before
   the newest one, so tools + system + earlier turns are read from the cache on the next call.

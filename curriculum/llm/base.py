@@ -43,6 +43,7 @@ class Request:
     temperature: float
     stream: bool
     cache_prefix: bool
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,18 @@ class ChatModel(ABC):
         stream: bool = False,
         cache_prefix: bool = False,
         on_token: Callable[[str], None] | None = None,
+        seed: int | None = None,
     ) -> Completion:
         """Run one model turn and return its :class:`Completion`.
 
         With ``stream=True`` each text delta is passed to ``on_token`` as it arrives; the
         returned Completion still holds the whole text. ``cache_prefix=True`` asks the provider
         to cache the stable prefix (tools, system prompt, earlier turns) where it supports that.
+        ``seed`` fixes the sampling of a call at ``temperature > 0`` where the provider takes one
+        (OpenAI and compatible servers: llama.cpp, vLLM, Ollama); OpenAI calls it best effort, and
+        Anthropic's API has none, so it is not sent there. Greedy providers do not need one.
         """
-        request = self._request(messages, tools, max_tokens, temperature, stream, cache_prefix)
+        request = self._request(messages, tools, max_tokens, temperature, stream, cache_prefix, seed)
         start = time.perf_counter()
         generation: Generation | None = None
         for event in self._events(request):
@@ -116,9 +121,10 @@ class ChatModel(ABC):
         max_tokens: int = 512,
         temperature: float = 0.0,
         cache_prefix: bool = False,
+        seed: int | None = None,
     ) -> CompletionStream:
         """Iterate over the text deltas of one turn; ``.completion`` holds the result afterwards."""
-        request = self._request(messages, tools, max_tokens, temperature, True, cache_prefix)
+        request = self._request(messages, tools, max_tokens, temperature, True, cache_prefix, seed)
         return CompletionStream(self, request)
 
     def estimate_cost(
@@ -136,13 +142,15 @@ class ChatModel(ABC):
         return self.prices.cost(self.provider, self.model_name, usage)
 
     # -- shared plumbing ----------------------------------------------------------------------
-    def _request(self, messages, tools, max_tokens, temperature, stream, cache_prefix) -> Request:
+    def _request(self, messages, tools, max_tokens, temperature, stream, cache_prefix, seed=None) -> Request:
         validate_messages(messages)
         validate_tools(tools)
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             raise InvalidRequestError(f"max_tokens must be a positive int (got {max_tokens!r})")
         if not 0.0 <= float(temperature) <= 2.0:
             raise InvalidRequestError(f"temperature must be between 0 and 2 (got {temperature!r})")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31):
+            raise InvalidRequestError(f"seed must be an int in [0, 2**31) or None (got {seed!r})")
         return Request(
             messages=[dict(m) for m in messages],
             tools=[dict(t) for t in tools] if tools else None,
@@ -150,6 +158,7 @@ class ChatModel(ABC):
             temperature=float(temperature),
             stream=bool(stream),
             cache_prefix=bool(cache_prefix),
+            seed=seed,
         )
 
     def _completion(self, generation: Generation, latency_ms: float) -> Completion:

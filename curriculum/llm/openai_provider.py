@@ -135,6 +135,8 @@ def openai_params(
     params["max_completion_tokens" if hosted and not llama_cpp else "max_tokens"] = request.max_tokens
     if not model.startswith(_REASONING_PREFIXES):
         params["temperature"] = request.temperature
+    if request.seed is not None:
+        params["seed"] = request.seed
     if uses_tool_protocol(request, tool_choice, dialect):
         params["messages"] = protocol_messages(messages, request.messages, request.tools, tool_choice)
         params["response_format"] = response_format(reply_schema(request.tools, tool_choice, json_schema), dialect)

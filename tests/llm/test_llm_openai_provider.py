@@ -61,6 +61,19 @@ def test_request_goes_to_chat_completions_with_bearer_key_and_translated_tools(o
     assert "tool_choice" not in recorder.body() and "prompt_cache_key" not in recorder.body()
 
 
+def test_a_seed_is_sent_only_when_given_and_a_bad_one_is_refused_before_any_request(openai_sdk):
+    from curriculum.llm import InvalidRequestError
+
+    model, recorder = build(openai_sdk, *(httpx.Response(200, json=openai_chat_completion()) for _ in range(2)))
+    model.complete(CHAT, temperature=0.8, seed=7)
+    model.complete(CHAT, temperature=0.8)
+    assert recorder.body(0)["seed"] == 7 and "seed" not in recorder.body(1)
+    for bad in (-1, 2**31, 1.5, True, "7"):
+        with pytest.raises(InvalidRequestError, match="seed must be an int"):
+            model.complete(CHAT, seed=bad)
+    assert len(recorder.requests) == 2
+
+
 def test_answer_text_usage_cached_tokens_and_cost_are_read(openai_sdk):
     body = openai_chat_completion("It is 09:00 UTC.", prompt_tokens=2000, completion_tokens=8, cached_tokens=1536)
     model, _ = build(openai_sdk, httpx.Response(200, json=body))
